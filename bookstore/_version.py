@@ -1,0 +1,3 @@
+"""The bookstore release."""
+
+__version__ = "3.0.0.dev0"
