@@ -1,0 +1,230 @@
+"""The versioned object store interface every bookstore feature is written against.
+
+A store holds *keys* (``workspace/me/a.ipynb``); each key has a history of immutable
+*versions*, newest last written.  Semantics follow a versioned S3 bucket:
+
+* ``put`` always creates a new version and returns its id, even when the body is
+  unchanged; concurrent puts to one key each get their own version.
+* ``delete`` hides the key (like an S3 delete marker): ``get``/``head`` of the key
+  without a version id then raise :class:`~bookstore.errors.ObjectNotFound`, but every
+  earlier version stays readable by id and listed by ``list_versions``.
+* ``copy`` is server-side: the bytes never travel through bookstore.
+* A version id that does not exist, or belongs to another key, raises
+  :class:`~bookstore.errors.VersionNotFound` (a subclass of ``ObjectNotFound``).
+* A page token that the store did not issue for that listing raises
+  :class:`~bookstore.errors.InvalidPath` (a client error).
+
+All methods are coroutines; implementations must never block the event loop.
+Errors are the ones of :mod:`bookstore.errors`, never a backend's own exceptions.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from traitlets import MetaHasTraits
+from traitlets.config import LoggingConfigurable
+
+if TYPE_CHECKING:
+    from ..bookstore_config import BookstoreSettings
+
+__all__ = ["ObjectInfo", "ObjectStore", "Page", "StoreStatus", "StoredObject"]
+
+T = TypeVar("T")
+
+#: The most items one listing call may ask for (S3's own page limit).
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What the store knows about one version of one key.
+
+    ``version_id`` is ``None`` only in :meth:`ObjectStore.list_keys` results of a
+    backend whose key listing does not report version ids (S3); ``metadata`` is
+    filled only by :meth:`ObjectStore.get` and :meth:`ObjectStore.head`.
+    ``is_latest`` is exact everywhere, also for a version asked for by id.
+    ``content_type`` is what the backend reports (S3 guesses one when none was given).
+    """
+
+    key: str
+    version_id: str | None
+    size: int
+    last_modified: datetime
+    etag: str = ""
+    is_latest: bool = True
+    content_type: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (ISO 8601 times)."""
+        return {
+            "key": self.key,
+            "version_id": self.version_id,
+            "size": self.size,
+            "last_modified": self.last_modified.isoformat(),
+            "etag": self.etag,
+            "is_latest": self.is_latest,
+        }
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One version of one key, with its bytes."""
+
+    info: ObjectInfo
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing; pass ``next_token`` back to get the next page."""
+
+    items: list[T]
+    next_token: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """The result of :meth:`ObjectStore.check`: is the store usable, and does it keep history.
+
+    ``versioning`` is ``"Enabled"``, ``"Suspended"``, ``"Disabled"`` or ``"unknown"``.
+    """
+
+    backend: str
+    bucket: str
+    location: str
+    reachable: bool
+    bucket_exists: bool
+    versioning: str
+    error: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """True when reads and writes can be expected to work."""
+        return self.reachable and self.bucket_exists and self.error is None
+
+    @property
+    def versioned(self) -> bool:
+        """True when every put keeps the previous versions."""
+        return self.usable and self.versioning == "Enabled"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form for ``GET /api/bookstore``."""
+        return {
+            "backend": self.backend,
+            "bucket": self.bucket,
+            "location": self.location,
+            "reachable": self.reachable,
+            "bucket_exists": self.bucket_exists,
+            "versioning": self.versioning,
+            "usable": self.usable,
+            "error": self.error,
+        }
+
+
+class _AbstractConfigurableMeta(MetaHasTraits, abc.ABCMeta):
+    """Lets a traitlets Configurable declare abstract methods."""
+
+
+class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
+    """A versioned object store; subclass it to plug in a backend.
+
+    Construct with the server's :class:`~bookstore.bookstore_config.BookstoreSettings`;
+    call :meth:`start` once before use and :meth:`close` once at shutdown (or use
+    ``async with``).  One instance serves the whole server.
+    """
+
+    #: Short name reported by ``GET /api/bookstore`` (``"s3"``, ``"local"``).
+    backend_name: ClassVar[str] = ""
+
+    def __init__(self, settings: BookstoreSettings, **kwargs: Any) -> None:
+        kwargs.setdefault("parent", settings)
+        super().__init__(**kwargs)
+        self.settings = settings
+
+    @property
+    @abc.abstractmethod
+    def bucket(self) -> str:
+        """The name by which this store's bucket is addressed (``s3://{bucket}/…``)."""
+
+    async def start(self) -> None:
+        """Open connections and resources; called once before first use."""
+
+    async def close(self) -> None:
+        """Release connections and resources; called once at shutdown."""
+
+    async def __aenter__(self) -> ObjectStore:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def check(self) -> StoreStatus:
+        """Probe the store: reachable, bucket present, versioning state. Never raises."""
+
+    @abc.abstractmethod
+    async def put(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store ``body`` as a new version of ``key`` and return the new version id.
+
+        ``metadata`` keys and values must be ASCII (an S3 constraint).
+        """
+
+    @abc.abstractmethod
+    async def get(self, key: str, version_id: str | None = None) -> StoredObject:
+        """Read the latest version of ``key``, or the version ``version_id``."""
+
+    @abc.abstractmethod
+    async def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        """Like :meth:`get` without the body."""
+
+    @abc.abstractmethod
+    async def list_versions(
+        self, key: str, *, limit: int = 100, token: str | None = None
+    ) -> Page[ObjectInfo]:
+        """The versions of exactly ``key`` (not of other keys sharing the prefix), newest first.
+
+        Delete markers are not listed; after a delete no version is ``is_latest``.
+        A key that never existed gives an empty page.  ``limit`` is capped at
+        :data:`MAX_PAGE_SIZE`; a page is never empty while ``next_token`` is set.
+        """
+
+    @abc.abstractmethod
+    async def list_keys(
+        self, prefix: str, *, limit: int = 1000, token: str | None = None
+    ) -> Page[ObjectInfo]:
+        """The current (not deleted) keys starting with ``prefix``, in key order, with
+        their latest version.  ``limit`` is capped at :data:`MAX_PAGE_SIZE`."""
+
+    @abc.abstractmethod
+    async def delete(self, key: str) -> None:
+        """Hide ``key``; its history stays readable.  Deleting a missing key is a no-op."""
+
+    @abc.abstractmethod
+    async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
+        """Copy the latest (or the given) version of ``src_key`` server-side to a new
+        version of ``dst_key``; return the new version id."""
+
+
+def clamp_limit(limit: int) -> int:
+    """Clamp a page size to ``1..MAX_PAGE_SIZE``."""
+    return max(1, min(int(limit), MAX_PAGE_SIZE))
