@@ -1,0 +1,456 @@
+"""The S3 backend: a versioned S3 bucket through one long-lived aiobotocore client.
+
+Every request goes through :meth:`S3Store._request`, which bounds concurrency with a
+semaphore (``max_threads``) and translates botocore and aiohttp errors, once, into
+:mod:`bookstore.errors`.  Works with AWS S3 and S3-compatible servers (SeaweedFS, MinIO).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.session import AioSession
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+from ..errors import (
+    AccessDenied,
+    BucketNotFound,
+    InvalidPath,
+    ObjectNotFound,
+    StoreError,
+    StoreUnavailable,
+    VersionNotFound,
+)
+from .base import (
+    MAX_PAGE_SIZE,
+    ObjectInfo,
+    ObjectStore,
+    Page,
+    StoredObject,
+    StoreStatus,
+    clamp_limit,
+)
+
+if TYPE_CHECKING:
+    from ..bookstore_config import BookstoreSettings
+
+__all__ = ["S3Store"]
+
+#: The version id S3 gives objects written while a bucket was not versioned.
+NULL_VERSION = "null"
+#: Seconds :meth:`S3Store.check` may take before it reports the store unreachable.
+CHECK_TIMEOUT = 10.0
+
+#: Error codes meaning "credentials refused or operation not allowed" (HEAD gives "403").
+_DENIED_CODES = frozenset(
+    {
+        "403",
+        "AccessDenied",
+        "AllAccessDisabled",
+        "ExpiredToken",
+        "InvalidAccessKeyId",
+        "InvalidToken",
+        "SignatureDoesNotMatch",
+    }
+)
+#: Error codes meaning "no such key" (HEAD gives "404" with no body).
+_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+#: Error codes that, on a request naming a version id, mean "no such version".
+_BAD_VERSION_CODES = frozenset(
+    {"400", "404", "405", "InvalidArgument", "MethodNotAllowed", "NoSuchKey", "NoSuchVersion"}
+)
+#: Everything else a request may fail with that is not a ``ClientError``.
+_TRANSPORT_ERRORS = (BotoCoreError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+class S3Store(ObjectStore):
+    """An :class:`~bookstore.stores.base.ObjectStore` on an S3 bucket (versioning Enabled).
+
+    ``get``/``head`` of a given ``version_id`` fill ``is_latest`` exactly, at the cost of
+    one extra HEAD of the key's latest version.
+    """
+
+    backend_name: ClassVar[str] = "s3"
+
+    def __init__(self, settings: BookstoreSettings, **kwargs: Any) -> None:
+        super().__init__(settings, **kwargs)
+        self._client: Any = None
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+        self._semaphore: asyncio.Semaphore | None = None
+
+    @property
+    def bucket(self) -> str:
+        """The configured ``s3_bucket``."""
+        return str(self.settings.s3_bucket)
+
+    @property
+    def endpoint_url(self) -> str | None:
+        """The configured endpoint, or None for AWS S3 itself."""
+        return self.settings.s3_endpoint_url or None
+
+    @property
+    def location(self) -> str:
+        """Where the bucket lives, for humans: the endpoint URL or ``AWS S3 (<region>)``."""
+        return self.endpoint_url or f"AWS S3 ({self.settings.s3_region_name or 'us-east-1'})"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create the one S3 client this store uses until :meth:`close`."""
+        if self._client is not None:
+            return
+        settings = self.settings
+        config = AioConfig(
+            max_pool_connections=settings.max_threads,
+            connect_timeout=5,
+            read_timeout=60,
+            retries={"max_attempts": 3, "mode": "standard"},
+            s3={"addressing_style": "path"} if self.endpoint_url else None,
+        )
+        stack = contextlib.AsyncExitStack()
+        with self._errors():
+            self._client = await stack.enter_async_context(
+                AioSession().create_client(
+                    "s3",
+                    region_name=settings.s3_region_name or None,
+                    endpoint_url=self.endpoint_url,
+                    aws_access_key_id=settings.s3_access_key_id or None,
+                    aws_secret_access_key=settings.s3_secret_access_key or None,
+                    config=config,
+                )
+            )
+        self._exit_stack = stack
+        self._semaphore = asyncio.Semaphore(settings.max_threads)
+
+    async def close(self) -> None:
+        """Close the client and its connection pool."""
+        stack, self._exit_stack = self._exit_stack, None
+        self._client = None
+        self._semaphore = None
+        if stack is not None:
+            with contextlib.suppress(Exception):
+                await stack.aclose()
+
+    # -- requests and errors -------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _request(
+        self, key: str | None = None, version_id: str | None = None
+    ) -> AsyncIterator[Any]:
+        """The client, within the concurrency bound, with errors translated for ``key``."""
+        if self._client is None or self._semaphore is None:
+            raise StoreUnavailable("The S3 store is not started")
+        async with self._semaphore:
+            with self._errors(key, version_id):
+                yield self._client
+
+    @contextlib.contextmanager
+    def _errors(self, key: str | None = None, version_id: str | None = None) -> Iterator[None]:
+        """Re-raise any botocore/aiohttp error as a :mod:`bookstore.errors` one."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except (ClientError, *_TRANSPORT_ERRORS) as exc:
+            raise self._translate(exc, key, version_id) from exc
+
+    def _translate(self, exc: Exception, key: str | None, version_id: str | None) -> StoreError:
+        """The bookstore error for ``exc``, raised by a request about ``key`` (None: the
+        bucket itself) and ``version_id``."""
+        what = f"s3://{self.bucket}/{key}" if key is not None else f"bucket {self.bucket!r}"
+        if isinstance(exc, ClientError):
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code == "NoSuchBucket" or (key is None and (code in _MISSING_CODES)):
+                return BucketNotFound(f"The S3 bucket {self.bucket!r} does not exist")
+            if code in _DENIED_CODES or status == 403:
+                return AccessDenied(f"S3 denied access to {what} ({code or status})")
+            bad_version = code in _BAD_VERSION_CODES or status in (400, 404, 405)
+            if key is not None and version_id is not None and bad_version:
+                return VersionNotFound(f"{key} has no version {version_id}")
+            if key is not None and (code in _MISSING_CODES or status == 404):
+                return ObjectNotFound(f"{key} not found")
+            return StoreUnavailable(f"S3 failed on {what}: {code or status}")
+        if isinstance(exc, NoCredentialsError | PartialCredentialsError):
+            return AccessDenied("No S3 credentials were found for bookstore")
+        if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+            return StoreUnavailable(f"Cannot reach S3 at {self.location}")
+        if isinstance(exc, ReadTimeoutError | asyncio.TimeoutError | TimeoutError):
+            return StoreUnavailable(f"S3 at {self.location} did not answer in time")
+        return StoreUnavailable(f"S3 request on {what} failed ({type(exc).__name__})")
+
+    # -- reads and writes ----------------------------------------------------------------
+
+    async def put(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """``PutObject``; returns the new version id (``"null"`` in an unversioned bucket)."""
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": body}
+        if content_type:
+            params["ContentType"] = content_type
+        if metadata:
+            params["Metadata"] = dict(metadata)
+        async with self._request(key) as client:
+            response = await client.put_object(**params)
+        return str(response.get("VersionId") or NULL_VERSION)
+
+    async def get(self, key: str, version_id: str | None = None) -> StoredObject:
+        """``GetObject`` of the latest or the given version, body read in full."""
+        async with self._request(key, version_id) as client:
+            response = await client.get_object(**self._object_params(key, version_id))
+            async with response["Body"] as stream:
+                body = await stream.read()
+        info = await self._info_from_response(key, version_id, response)
+        return StoredObject(info=info, body=body)
+
+    async def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
+        """``HeadObject`` of the latest or the given version."""
+        async with self._request(key, version_id) as client:
+            response = await client.head_object(**self._object_params(key, version_id))
+        return await self._info_from_response(key, version_id, response)
+
+    def _object_params(self, key: str, version_id: str | None) -> dict[str, Any]:
+        params = {"Bucket": self.bucket, "Key": key}
+        if version_id is not None:
+            params["VersionId"] = version_id
+        return params
+
+    async def _info_from_response(
+        self, key: str, version_id: str | None, response: Mapping[str, Any]
+    ) -> ObjectInfo:
+        """The :class:`ObjectInfo` of a Get/HeadObject reply; when a version was asked,
+        ``is_latest`` comes from one more HEAD of the key's latest version."""
+        actual = str(response.get("VersionId") or NULL_VERSION)
+        is_latest = True
+        if version_id is not None:
+            try:
+                latest = await self.head(key)
+            except ObjectNotFound:  # deleted: no version is the latest
+                is_latest = False
+            else:
+                is_latest = latest.version_id == actual
+        return ObjectInfo(
+            key=key,
+            version_id=actual,
+            size=int(response.get("ContentLength") or 0),
+            last_modified=_utc(response.get("LastModified")),
+            etag=_etag(response.get("ETag")),
+            is_latest=is_latest,
+            content_type=response.get("ContentType"),
+            metadata=dict(response.get("Metadata") or {}),
+        )
+
+    async def delete(self, key: str) -> None:
+        """``DeleteObject`` without a version id: adds a delete marker, keeps the history."""
+        try:
+            async with self._request(key) as client:
+                await client.delete_object(Bucket=self.bucket, Key=key)
+        except ObjectNotFound:  # some servers answer 404 for a missing key: a no-op
+            return
+
+    async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
+        """Server-side ``CopyObject``; returns the new version id of ``dst_key``."""
+        source = {"Bucket": self.bucket, "Key": src_key}
+        if version_id is not None:
+            source["VersionId"] = version_id
+        async with self._request(src_key, version_id) as client:
+            response = await client.copy_object(Bucket=self.bucket, Key=dst_key, CopySource=source)
+        return str(response.get("VersionId") or NULL_VERSION)
+
+    # -- listings ------------------------------------------------------------------------
+
+    async def list_versions(
+        self, key: str, *, limit: int = 100, token: str | None = None
+    ) -> Page[ObjectInfo]:
+        """``ListObjectVersions`` filtered to exactly ``key``, newest first.
+
+        S3 pages of up to 1,000 entries are requested until ``limit`` versions (plus one,
+        to know whether another page exists) are found or the key's entries end.  The
+        token encodes the last version returned; the next page resumes right after it
+        (``KeyMarker=key``, ``VersionIdMarker=<that version>``).
+        """
+        limit = clamp_limit(limit)
+        marker = _decode_token(token, key) if token else None
+        items: list[ObjectInfo] = []
+        seen: set[str] = set()
+        while len(items) <= limit:
+            params: dict[str, Any] = {
+                "Bucket": self.bucket,
+                "Prefix": key,
+                # Always a full page: S3-compatible servers (SeaweedFS) may spend part of
+                # it on other keys sharing the prefix before reaching this one.
+                "MaxKeys": MAX_PAGE_SIZE,
+            }
+            if marker is not None:
+                params["KeyMarker"] = key
+                params["VersionIdMarker"] = marker
+            async with self._request(key) as client:
+                response = await client.list_object_versions(**params)
+            versions = [v for v in response.get("Versions", []) if v.get("Key") == key]
+            markers = [m for m in response.get("DeleteMarkers", []) if m.get("Key") == key]
+            fresh = [v for v in versions if v.get("VersionId") not in seen]
+            fresh_markers = [m for m in markers if m.get("VersionId") not in seen]
+            if not fresh and not fresh_markers:
+                break  # this key has no further entries
+            for entry in fresh:
+                seen.add(str(entry.get("VersionId")))
+                items.append(_info_from_listing(entry, with_version=True))
+            seen.update(str(m.get("VersionId")) for m in fresh_markers)
+            if not response.get("IsTruncated"):
+                break
+            if response.get("NextKeyMarker") == key and response.get("NextVersionIdMarker"):
+                marker = str(response["NextVersionIdMarker"])
+            else:
+                # The page went on to other keys (AWS: this key is exhausted, and the next
+                # request returns none of its entries).  Resume after this key's oldest
+                # entry seen, so a server listing keys out of order loses nothing.
+                last = versions[-1] if versions else markers[-1]
+                marker = str(last.get("VersionId"))
+        page, rest = items[:limit], items[limit:]
+        next_token = _encode_token(key, str(page[-1].version_id)) if rest else None
+        return Page(items=page, next_token=next_token)
+
+    async def list_keys(
+        self, prefix: str, *, limit: int = 1000, token: str | None = None
+    ) -> Page[ObjectInfo]:
+        """``ListObjectsV2``: current keys under ``prefix`` in key order (``version_id`` is
+        None: S3 does not report it here); the token is S3's continuation token."""
+        params: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Prefix": prefix,
+            "MaxKeys": clamp_limit(limit),
+        }
+        if token:
+            params["ContinuationToken"] = token
+        async with self._request(prefix) as client:
+            response = await client.list_objects_v2(**params)
+        items = [_info_from_listing(entry) for entry in response.get("Contents", [])]
+        next_token = response.get("NextContinuationToken") if response.get("IsTruncated") else None
+        return Page(items=items, next_token=str(next_token) if next_token else None)
+
+    # -- health --------------------------------------------------------------------------
+
+    async def check(self) -> StoreStatus:
+        """``HeadBucket`` then ``GetBucketVersioning``, within :data:`CHECK_TIMEOUT`
+        seconds; never raises."""
+        try:
+            return await asyncio.wait_for(self._probe(), CHECK_TIMEOUT)
+        except (asyncio.TimeoutError, TimeoutError):
+            return self._status(
+                reachable=False,
+                error=f"S3 at {self.location} did not answer within {CHECK_TIMEOUT:.0f} s",
+            )
+        except Exception as exc:  # check() must never raise
+            return self._status(reachable=False, error=f"Checking S3 failed: {exc}")
+
+    async def _probe(self) -> StoreStatus:
+        try:
+            async with self._request() as client:
+                await client.head_bucket(Bucket=self.bucket)
+        except BucketNotFound:
+            return self._status(
+                reachable=True,
+                error=f"The bucket {self.bucket!r} does not exist at {self.location}",
+            )
+        except AccessDenied:
+            return self._status(
+                reachable=True,
+                error=f"S3 denied access to the bucket {self.bucket!r}: check the credentials",
+            )
+        except StoreError as exc:
+            return self._status(reachable=False, error=f"{exc}")
+        try:
+            async with self._request() as client:
+                response = await client.get_bucket_versioning(Bucket=self.bucket)
+        except StoreError as exc:
+            return self._status(
+                reachable=True,
+                bucket_exists=True,
+                error=f"Cannot read the versioning of bucket {self.bucket!r}: {exc}",
+            )
+        versioning = str(response.get("Status") or "Disabled")
+        return self._status(reachable=True, bucket_exists=True, versioning=versioning)
+
+    def _status(
+        self,
+        *,
+        reachable: bool,
+        bucket_exists: bool = False,
+        versioning: str = "unknown",
+        error: str | None = None,
+    ) -> StoreStatus:
+        return StoreStatus(
+            backend=self.backend_name,
+            bucket=self.bucket,
+            location=self.location,
+            reachable=reachable,
+            bucket_exists=bucket_exists,
+            versioning=versioning,
+            error=error,
+        )
+
+
+def _utc(value: Any) -> datetime:
+    """An aware UTC datetime (servers may answer in local time)."""
+    if not isinstance(value, datetime):
+        return datetime.now(timezone.utc)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _etag(value: Any) -> str:
+    return str(value or "").strip('"')
+
+
+def _info_from_listing(entry: Mapping[str, Any], *, with_version: bool = False) -> ObjectInfo:
+    """The :class:`ObjectInfo` of a ``Versions`` or ``Contents`` listing entry."""
+    return ObjectInfo(
+        key=str(entry["Key"]),
+        version_id=str(entry.get("VersionId") or NULL_VERSION) if with_version else None,
+        size=int(entry.get("Size") or 0),
+        last_modified=_utc(entry.get("LastModified")),
+        etag=_etag(entry.get("ETag")),
+        is_latest=bool(entry.get("IsLatest", True)),
+    )
+
+
+def _encode_token(key: str, version_id: str) -> str:
+    raw = json.dumps({"k": key, "v": version_id}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_token(token: str, key: str) -> str:
+    """The version id marker in ``token``, which must have been issued for ``key``."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        data = json.loads(raw)
+        marker = data["v"]
+        token_key = data["k"]
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        raise InvalidPath("Invalid page token") from exc
+    if token_key != key or not isinstance(marker, str) or not marker:
+        raise InvalidPath(f"The page token is not one for {key}")
+    return marker
