@@ -1,0 +1,204 @@
+"""Configuration of bookstore: :class:`BookstoreSettings` and :func:`validate_bookstore`.
+
+Set these in ``jupyter_server_config.py``::
+
+    c.BookstoreSettings.s3_bucket = "my-notebooks"
+
+or on the command line (``jupyter lab --BookstoreSettings.s3_bucket=my-notebooks``).
+The S3 settings also read ``JPYNB_S3_*`` environment variables; explicit
+configuration wins over the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Bool, Integer, TraitError, Type, Unicode, default, validate
+from traitlets.config import LoggingConfigurable
+
+if TYPE_CHECKING:
+    from .stores.base import ObjectStore, StoreStatus
+
+__all__ = ["ENV_VARS", "BookstoreSettings", "validate_bookstore"]
+
+#: Setting name -> the environment variable it falls back to.
+ENV_VARS = {
+    "s3_access_key_id": "JPYNB_S3_ACCESS_KEY_ID",
+    "s3_secret_access_key": "JPYNB_S3_SECRET_ACCESS_KEY",
+    "s3_endpoint_url": "JPYNB_S3_ENDPOINT_URL",
+    "s3_region_name": "JPYNB_S3_REGION_NAME",
+    "s3_bucket": "JPYNB_S3_BUCKET",
+}
+
+
+def _env(setting: str, fallback: str = "") -> str:
+    return os.environ.get(ENV_VARS[setting], fallback)
+
+
+class BookstoreSettings(LoggingConfigurable):
+    """Configuration for archival, publishing, cloning and history.
+
+    Settings include storage prefixes, the store to use (S3 or the embedded local
+    store), S3 authentication and endpoint, and resource limits.  S3 credentials may
+    be left unset: botocore's usual chain (``AWS_*`` variables, profiles, instance
+    roles) then applies.
+    """
+
+    workspace_prefix = Unicode(
+        "workspace",
+        help="""Key prefix under which every save of a notebook is archived as a version.
+        May contain ``{username}``, replaced by the server's user (e.g. JupyterHub's
+        ``JUPYTERHUB_USER``), so one bucket can serve a whole hub.""",
+    ).tag(config=True)
+
+    published_prefix = Unicode(
+        "published",
+        help="Key prefix under which published notebooks are stored.",
+    ).tag(config=True)
+
+    s3_access_key_id = Unicode(
+        help="""S3 access key id. Environment variable: JPYNB_S3_ACCESS_KEY_ID.
+        Empty: botocore's credential chain (AWS_* variables, profiles, instance roles).""",
+    ).tag(config=True)
+
+    s3_secret_access_key = Unicode(
+        help="""S3 secret access key. Environment variable: JPYNB_S3_SECRET_ACCESS_KEY.
+        Empty: botocore's credential chain.""",
+    ).tag(config=True)
+
+    s3_endpoint_url = Unicode(
+        help="""S3 endpoint URL, e.g. ``http://127.0.0.1:8333`` for a local SeaweedFS or
+        MinIO. Environment variable: JPYNB_S3_ENDPOINT_URL. Empty: AWS S3 itself.""",
+    ).tag(config=True)
+
+    s3_region_name = Unicode(
+        help="S3 region. Environment variable: JPYNB_S3_REGION_NAME. Default: us-east-1.",
+    ).tag(config=True)
+
+    s3_bucket = Unicode(
+        help="""S3 bucket holding workspace and published notebooks; it should have
+        versioning enabled. Environment variable: JPYNB_S3_BUCKET. Empty: use the
+        embedded local store instead of S3.""",
+    ).tag(config=True)
+
+    max_threads = Integer(
+        16,
+        help="""Most S3 requests (or local-store disk operations) in flight at once; also
+        the size of the S3 connection pool.""",
+    ).tag(config=True)
+
+    enable_s3_cloning = Bool(
+        True,
+        help="Allow cloning notebooks from the store into the workspace.",
+    ).tag(config=True)
+
+    fs_cloning_basedir = Unicode(
+        "",
+        help="""Absolute path of a directory whose files may be cloned into the workspace
+        (``/bookstore/fs-clone``). Empty: file-system cloning is off.""",
+    ).tag(config=True)
+
+    store_class = Type(
+        default_value=None,
+        klass="bookstore.stores.base.ObjectStore",
+        allow_none=True,
+        help="""The object store backend, a subclass of
+        ``bookstore.stores.base.ObjectStore``. Default: ``bookstore.stores.s3.S3Store``
+        when ``s3_bucket`` is set, else ``bookstore.stores.local.LocalStore``.""",
+    ).tag(config=True)
+
+    local_store_dir = Unicode(
+        help="""Directory of the embedded local store, used when no ``s3_bucket`` is set.
+        Default: ``bookstore`` under the Jupyter data directory
+        (``jupyter --data-dir``).""",
+    ).tag(config=True)
+
+    local_store_bucket = Unicode(
+        "local",
+        help="""The bucket name by which the embedded local store is addressed, e.g. in
+        ``s3://local/published/a.ipynb`` and as ``s3_bucket`` when cloning.""",
+    ).tag(config=True)
+
+    @default("s3_access_key_id")
+    def _default_access_key_id(self) -> str:
+        return _env("s3_access_key_id")
+
+    @default("s3_secret_access_key")
+    def _default_secret_access_key(self) -> str:
+        return _env("s3_secret_access_key")
+
+    @default("s3_endpoint_url")
+    def _default_endpoint_url(self) -> str:
+        return _env("s3_endpoint_url")
+
+    @default("s3_region_name")
+    def _default_region_name(self) -> str:
+        return _env("s3_region_name", "us-east-1")
+
+    @default("s3_bucket")
+    def _default_bucket(self) -> str:
+        return _env("s3_bucket")
+
+    @default("local_store_dir")
+    def _default_local_store_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "bookstore")
+
+    @validate("max_threads")
+    def _validate_max_threads(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"max_threads must be at least 1, not {value}")
+        return value
+
+    @property
+    def uses_s3(self) -> bool:
+        """True when a bucket is configured, i.e. S3 rather than the embedded store."""
+        return bool(self.s3_bucket)
+
+    def resolve_store_class(self) -> type[ObjectStore]:
+        """The store backend class to use with this configuration."""
+        if self.store_class is not None:
+            return self.store_class
+        if self.uses_s3:
+            from .stores.s3 import S3Store
+
+            return S3Store
+        from .stores.local import LocalStore
+
+        return LocalStore
+
+    def make_store(self, **kwargs: Any) -> ObjectStore:
+        """Instantiate (but not start) the configured store."""
+        return self.resolve_store_class()(settings=self, **kwargs)
+
+
+def validate_bookstore(
+    settings: BookstoreSettings, status: StoreStatus | None = None
+) -> dict[str, bool]:
+    """Check which features are usable with ``settings``.
+
+    Without ``status`` only the configuration is judged; with the result of the
+    store's :meth:`~bookstore.stores.base.ObjectStore.check`, a feature that needs the
+    store is valid only when the store is usable, and archiving only when the bucket
+    keeps versions.
+
+    Returns the dict ``{"bookstore_valid", "archive_valid", "publish_valid",
+    "s3_clone_valid", "fs_clone_valid"}`` of booleans.
+    """
+    if settings.store_class is not None or settings.uses_s3:
+        store_configured = True
+    else:
+        store_configured = os.path.isabs(settings.local_store_dir)
+    store_ok = store_configured and (status is None or status.usable)
+    history_ok = status is None or status.versioned
+    basedir = settings.fs_cloning_basedir
+    return {
+        "bookstore_valid": store_ok,
+        "archive_valid": store_ok and history_ok and bool(settings.workspace_prefix.strip("/")),
+        "publish_valid": store_ok and bool(settings.published_prefix.strip("/")),
+        "s3_clone_valid": store_ok and settings.enable_s3_cloning,
+        "fs_clone_valid": bool(basedir) and os.path.isabs(basedir) and os.path.isdir(basedir),
+    }
