@@ -1,0 +1,111 @@
+"""The jupyter_server extension: :class:`BookstoreApp` owns settings, the store and handlers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
+
+from ._version import __version__
+from .bookstore_config import BookstoreSettings, validate_bookstore
+from .errors import StoreError
+from .stores.base import ObjectStore, StoreStatus
+
+__all__ = ["BookstoreApp"]
+
+
+class BookstoreApp(ExtensionApp):
+    """bookstore as a jupyter_server 2 extension.
+
+    Builds :class:`BookstoreSettings` from the server's configuration, creates the
+    one store the whole server shares (started on first use or at server start,
+    closed at shutdown) and registers the HTTP handlers.
+    """
+
+    name = "bookstore"
+    description = "Storage workflows for Jupyter notebooks"
+    version = __version__
+    load_other_extensions = True
+    classes = [ServerApp, BookstoreSettings]
+
+    bookstore_settings: BookstoreSettings
+    store: ObjectStore
+
+    def initialize_settings(self) -> None:
+        """Create the settings and the (not yet started) store."""
+        self.bookstore_settings = BookstoreSettings(parent=self)
+        self.store = self.bookstore_settings.make_store(log=self.log)
+        self._store_started: asyncio.Task[None] | None = None
+        self._last_status: StoreStatus | None = None
+
+    def initialize_handlers(self) -> None:
+        """Register bookstore's routes."""
+        from .handlers import default_handlers
+
+        self.handlers.extend(default_handlers)
+
+    async def ready_store(self) -> ObjectStore:
+        """The started store; starts it on first call (concurrent callers share one start)."""
+        started = self._store_started
+        if started is None or (started.done() and started.exception() is not None):
+            # First use, or the last start failed: (re)try.
+            started = self._store_started = asyncio.ensure_future(self.store.start())
+        await asyncio.shield(started)
+        return self.store
+
+    async def store_status(self) -> StoreStatus:
+        """Probe the store now, logging when its state changes."""
+        try:
+            store = await self.ready_store()
+        except StoreError as exc:
+            status = StoreStatus(
+                backend=self.store.backend_name,
+                bucket=self.store.bucket,
+                location="",
+                reachable=False,
+                bucket_exists=False,
+                versioning="unknown",
+                error=str(exc),
+            )
+        else:
+            status = await store.check()
+        if status != self._last_status:
+            self._log_status(status)
+        self._last_status = status
+        return status
+
+    async def features(self) -> dict[str, Any]:
+        """The ``GET /api/bookstore`` document: release, feature flags and store state."""
+        status = await self.store_status()
+        return {
+            "release": __version__,
+            "features": validate_bookstore(self.bookstore_settings, status),
+            "store": status.to_dict(),
+        }
+
+    def _log_status(self, status: StoreStatus) -> None:
+        where = f"{status.backend} store, bucket {status.bucket!r} ({status.location})"
+        if not status.usable:
+            self.log.error("bookstore: %s is not usable: %s", where, status.error)
+        elif not status.versioned:
+            self.log.warning(
+                "bookstore: %s has versioning %s: each archive overwrites the last one and "
+                "no history is kept. Enable versioning on the bucket.",
+                where,
+                status.versioning,
+            )
+        else:
+            self.log.info("bookstore: using %s with versioning enabled", where)
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Start the store and report its state once the server's loop runs."""
+        await self.store_status()
+
+    async def stop_extension(self) -> None:
+        """Close the store at server shutdown."""
+        if self._store_started is not None:
+            started, self._store_started = self._store_started, None
+            if started.done() and started.exception() is None:
+                await self.store.close()

@@ -1,0 +1,111 @@
+"""HTTP handlers: thin adapters between Jupyter's web layer and bookstore's modules.
+
+Every handler requires Jupyter's authentication and authorization (resource
+``"bookstore"``).  Bookstore errors raised below the handlers become JSON errors
+``{"message", "reason"}`` with the status of :data:`ERROR_STATUS`, never a 500
+with a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+
+from .errors import (
+    AccessDenied,
+    BookstoreError,
+    BucketNotFound,
+    InvalidPath,
+    ObjectNotFound,
+    StoreUnavailable,
+)
+
+if TYPE_CHECKING:
+    from .app import BookstoreApp
+
+__all__ = [
+    "AUTH_RESOURCE",
+    "BookstoreAPIHandler",
+    "BookstoreVersionHandler",
+    "default_handlers",
+    "load_jupyter_server_extension",
+]
+
+#: The resource name handed to Jupyter's authorizer for every bookstore route.
+AUTH_RESOURCE = "bookstore"
+
+#: HTTP status for each bookstore error (most specific class first).
+ERROR_STATUS: list[tuple[type[BookstoreError], int]] = [
+    (InvalidPath, 400),
+    (ObjectNotFound, 404),
+    (BucketNotFound, 503),
+    (AccessDenied, 503),
+    (StoreUnavailable, 503),
+    (BookstoreError, 500),
+]
+
+
+def status_for(error: BookstoreError) -> int:
+    """The HTTP status a bookstore error is reported with."""
+    return next(status for cls, status in ERROR_STATUS if isinstance(error, cls))
+
+
+class BookstoreAPIHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of bookstore's JSON handlers: access to the app, errors as JSON."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def bookstore(self) -> BookstoreApp:
+        """The running :class:`~bookstore.app.BookstoreApp`."""
+        return cast("BookstoreApp", self.extensionapp)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        """Report a :class:`BookstoreError` with its own status and message."""
+        exc_info = kwargs.get("exc_info")
+        if exc_info and isinstance(exc_info[1], BookstoreError):
+            error = exc_info[1]
+            status_code = status_for(error)
+            http_error = web.HTTPError(status_code, str(error))
+            kwargs["exc_info"] = (web.HTTPError, http_error, exc_info[2])
+        super().send_error(status_code, **kwargs)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """Log expected bookstore errors in one line, without a traceback."""
+        if isinstance(value, BookstoreError):
+            self.log.warning("bookstore: %s %s: %s", self.request.method, self.request.path, value)
+            return
+        super().log_exception(typ, value, tb)
+
+
+class BookstoreVersionHandler(BookstoreAPIHandler):
+    """``GET /api/bookstore``: release, feature flags and store state.
+
+    Frontends use it for feature detection.
+    """
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Answer ``{"release", "features", "store"}``."""
+        self.finish(await self.bookstore.features())
+
+
+default_handlers: list[tuple[str, type[web.RequestHandler]]] = [
+    (r"/api/bookstore/?", BookstoreVersionHandler),
+]
+
+
+def load_jupyter_server_extension(nb_app: Any) -> None:
+    """Load bookstore into a running server (the seed's entry point; kept for old configs).
+
+    Current Jupyter finds the extension by itself; this only delegates to
+    :class:`~bookstore.app.BookstoreApp`.
+    """
+    from .app import BookstoreApp
+
+    BookstoreApp._load_jupyter_server_extension(nb_app)
