@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
 from typing import Any
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 
 from ._version import __version__
+from .archive import Archiver, BookstoreContentsArchiver, expand_prefix, server_username
 from .bookstore_config import BookstoreSettings, validate_bookstore
 from .errors import StoreError
+from .spool import Spool
 from .stores.base import ObjectStore, StoreStatus
 
 __all__ = ["BookstoreApp"]
@@ -32,13 +37,41 @@ class BookstoreApp(ExtensionApp):
 
     bookstore_settings: BookstoreSettings
     store: ObjectStore
+    archiver: Archiver | None
 
     def initialize_settings(self) -> None:
-        """Create the settings and the (not yet started) store."""
+        """Create the settings, the (not yet started) store and the archiver."""
         self.bookstore_settings = BookstoreSettings(parent=self)
         self.store = self.bookstore_settings.make_store(log=self.log)
         self._store_started: asyncio.Task[None] | None = None
         self._last_status: StoreStatus | None = None
+        self.archiver = self._make_archiver()
+
+    def _make_archiver(self) -> Archiver | None:
+        """Hook archiving into the server's contents manager (whatever its class)."""
+        settings = self.bookstore_settings
+        if not settings.archive_file_types or not settings.workspace_prefix.strip("/"):
+            return None
+        assert self.serverapp is not None
+        contents_manager = self.serverapp.contents_manager
+        spool_dir = settings.archive_spool_dir or os.path.join(
+            jupyter_data_dir(),
+            "bookstore-spool",
+            hashlib.sha256(os.path.abspath(self.serverapp.root_dir).encode()).hexdigest()[:16],
+        )
+        archiver = Archiver(
+            open_store=self.ready_store,
+            spool=Spool(spool_dir),
+            workspace_prefix=expand_prefix(settings.workspace_prefix, server_username()),
+            file_types=list(settings.archive_file_types),
+            retry_max_delay=settings.archive_retry_max_delay,
+            parent=self,
+            log=self.log,
+        )
+        contents_manager.register_post_save_hook(archiver.post_save_hook)
+        if isinstance(contents_manager, BookstoreContentsArchiver):
+            contents_manager.archiver = archiver
+        return archiver
 
     def initialize_handlers(self) -> None:
         """Register bookstore's routes."""
@@ -83,7 +116,14 @@ class BookstoreApp(ExtensionApp):
             "release": __version__,
             "features": validate_bookstore(self.bookstore_settings, status),
             "store": status.to_dict(),
+            "archive": self.archive_status(),
         }
+
+    def archive_status(self) -> dict[str, Any]:
+        """The archiver's state (``{"enabled": false}`` when archiving is off)."""
+        if self.archiver is None:
+            return {"enabled": False}
+        return {"enabled": True, **self.archiver.status()}
 
     def _log_status(self, status: StoreStatus) -> None:
         where = f"{status.backend} store, bucket {status.bucket!r} ({status.location})"
@@ -100,11 +140,15 @@ class BookstoreApp(ExtensionApp):
             self.log.info("bookstore: using %s with versioning enabled", where)
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
-        """Start the store and report its state once the server's loop runs."""
+        """Start the store, report its state and replay pending archives."""
         await self.store_status()
+        if self.archiver is not None:
+            await self.archiver.start()
 
     async def stop_extension(self) -> None:
-        """Close the store at server shutdown."""
+        """Let pending archives finish briefly, then close the store."""
+        if self.archiver is not None:
+            await self.archiver.stop(self.bookstore_settings.archive_shutdown_timeout)
         if self._store_started is not None:
             started, self._store_started = self._store_started, None
             if started.done() and started.exception() is None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Integer, TraitError, Type, Unicode, default, validate
+from traitlets import Bool, Float, Integer, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 if TYPE_CHECKING:
@@ -122,6 +122,32 @@ class BookstoreSettings(LoggingConfigurable):
         ``s3://local/published/a.ipynb`` and as ``s3_bucket`` when cloning.""",
     ).tag(config=True)
 
+    archive_file_types = List(
+        Unicode(),
+        default_value=["notebook"],
+        help="""Jupyter contents types whose saves are archived: ``notebook``, ``file``.
+        An empty list turns archiving off.""",
+    ).tag(config=True)
+
+    archive_spool_dir = Unicode(
+        "",
+        help="""Local directory where each save waits until it is archived (it survives
+        store outages and server crashes). Empty: ``bookstore-spool/<id of the server's
+        root dir>`` under the Jupyter data directory.""",
+    ).tag(config=True)
+
+    archive_retry_max_delay = Float(
+        30.0,
+        help="""Longest wait, in seconds, between two attempts to archive while the store
+        is unavailable (the wait doubles from 0.25 s up to this).""",
+    ).tag(config=True)
+
+    archive_shutdown_timeout = Float(
+        5.0,
+        help="""Seconds a stopping server waits for pending archives; what is left stays
+        in the spool and is archived at the next start.""",
+    ).tag(config=True)
+
     @default("s3_access_key_id")
     def _default_access_key_id(self) -> str:
         return _env("s3_access_key_id")
@@ -197,7 +223,10 @@ def validate_bookstore(
     basedir = settings.fs_cloning_basedir
     return {
         "bookstore_valid": store_ok,
-        "archive_valid": store_ok and history_ok and bool(settings.workspace_prefix.strip("/")),
+        "archive_valid": store_ok
+        and history_ok
+        and bool(settings.workspace_prefix.strip("/"))
+        and bool(settings.archive_file_types),
         "publish_valid": store_ok and bool(settings.published_prefix.strip("/")),
         "s3_clone_valid": store_ok and settings.enable_s3_cloning,
         "fs_clone_valid": bool(basedir) and os.path.isabs(basedir) and os.path.isdir(basedir),

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_RESOURCE",
+    "ArchiveStatusHandler",
     "BookstoreAPIHandler",
     "BookstoreVersionHandler",
     "default_handlers",
@@ -95,8 +96,21 @@ class BookstoreVersionHandler(BookstoreAPIHandler):
         self.finish(await self.bookstore.features())
 
 
+class ArchiveStatusHandler(BookstoreAPIHandler):
+    """``GET /api/bookstore/archive``: pending and failed archives, the last error."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Answer the archiver's state."""
+        if self.bookstore.archiver is not None:
+            await self.bookstore.archiver.start()
+        self.finish(self.bookstore.archive_status())
+
+
 default_handlers: list[tuple[str, type[web.RequestHandler]]] = [
     (r"/api/bookstore/?", BookstoreVersionHandler),
+    (r"/api/bookstore/archive/?", ArchiveStatusHandler),
 ]
 
 

@@ -1,0 +1,328 @@
+"""Archiving: every successful save becomes a version under ``{workspace_prefix}/{path}``.
+
+How a save travels (see :class:`Archiver`):
+
+1. Jupyter's contents manager saves the file, then calls the post-save hooks.  Only a
+   save that was written (and, for notebooks, passed validation) reaches them.
+2. :meth:`Archiver.post_save_hook` copies the saved bytes into the :mod:`spool
+   <bookstore.spool>` (one local file copy) and returns: the save never waits for
+   the object store and never fails because of it.
+3. One background task per key uploads that key's entries in save order.  Content
+   identical to the last archived version makes no new version.  When the store is
+   unreachable, the task retries with exponential backoff, keeping the order; the log
+   says what failed once, and again when archiving works again.
+4. A server that dies leaves its entries in the spool; the next start replays them.
+
+The seed's :class:`ArchiveRecord` and :class:`BookstoreContentsArchiver` remain for
+code and configuration that name them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import getpass
+import hashlib
+import os
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from jupyter_server.services.contents.filemanager import FileContentsManager
+from traitlets.config import LoggingConfigurable
+
+from .errors import InvalidPath, ObjectNotFound, StoreError
+from .s3_paths import s3_key
+from .spool import Spool, SpoolEntry
+from .stores.base import ObjectStore
+
+__all__ = [
+    "ArchiveRecord",
+    "Archiver",
+    "BookstoreContentsArchiver",
+    "expand_prefix",
+    "server_username",
+]
+
+#: Content types stored with archived versions, by Jupyter contents type.
+CONTENT_TYPES = {"notebook": "application/x-ipynb+json"}
+#: The metadata field holding the sha256 of an archived version's bytes.
+SHA256_FIELD = "sha256"
+
+
+class ArchiveRecord(NamedTuple):
+    """A notebook to archive: its path, its content and when it was queued (the seed's API)."""
+
+    filepath: str
+    content: str
+    queued_time: float
+
+
+def server_username() -> str:
+    """The user this server runs for: JupyterHub's ``JUPYTERHUB_USER``, else the OS user."""
+    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+
+
+def expand_prefix(prefix: str, username: str) -> str:
+    """Fill ``{username}`` in a workspace prefix; a username is one key segment."""
+    if "/" in username or username in {"", ".", ".."}:
+        raise InvalidPath(f"The user name {username!r} cannot be used in a key.")
+    return prefix.replace("{username}", username)
+
+
+class Archiver(LoggingConfigurable):
+    """Turns saves into versions, durably and in order, off the request path.
+
+    ``open_store`` returns the started store (awaited once per upload, so a store that
+    fails to start is retried like an unreachable one).  Construct it at server start:
+    it opens the spool then, before any save can arrive.
+    """
+
+    def __init__(
+        self,
+        *,
+        open_store: Callable[[], Awaitable[ObjectStore]],
+        spool: Spool,
+        workspace_prefix: str,
+        file_types: list[str],
+        retry_max_delay: float = 30.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._open_store = open_store
+        self.spool = spool
+        self.workspace_prefix = workspace_prefix
+        self.file_types = set(file_types)
+        self.retry_max_delay = retry_max_delay
+        self._queues: dict[str, list[SpoolEntry]] = {}
+        self._known: set[int] = set()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._last_sha: dict[str, str] = {}
+        self._started = False
+        self._idle: asyncio.Event | None = None
+        self.archived = 0
+        self.skipped_identical = 0
+        self.last_error: str | None = None
+        self.last_error_time: float | None = None
+        self.last_archived_time: float | None = None
+        self._failing = False
+        # Startup, before any save: list what the last run left (replayed once a loop runs).
+        try:
+            self._left_over = spool.open()
+        except OSError as exc:
+            self._left_over = []
+            self._note_error(f"cannot open the archive spool: {_why(exc)}")
+
+    # -- intake (on the save path) --------------------------------------------------
+
+    def key_for(self, path: str) -> str:
+        """The object key under which the saves of ``path`` are archived."""
+        return s3_key(self.workspace_prefix, path)
+
+    def post_save_hook(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
+        """Jupyter post-save hook: record the saved file in the spool. Never raises."""
+        try:
+            if model.get("type") not in self.file_types or model.get("message"):
+                # Not a type we archive, or a notebook that failed validation.
+                return
+            path = str(model["path"])
+            entry = self.spool.add_file(self.key_for(path), path, os_path)
+        except Exception as exc:
+            self._note_error(f"could not record the save of {model.get('path')!r}: {_why(exc)}")
+            return
+        self._accept(entry)
+
+    def archive_bytes(self, path: str, content: bytes) -> SpoolEntry:
+        """Queue ``content`` as the next version of ``path`` (for callers outside a save)."""
+        entry = self.spool.add_bytes(self.key_for(path), path, content)
+        self._accept(entry)
+        return entry
+
+    def _accept(self, entry: SpoolEntry) -> None:
+        if entry.seq in self._known:
+            return
+        self._known.add(entry.seq)
+        bisect.insort(self._queues.setdefault(entry.key, []), entry)
+        self._ensure_started()
+        if entry.key not in self._workers:
+            self._workers[entry.key] = asyncio.ensure_future(self._work(entry.key))
+        self._idle_event().clear()
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        """On first use with a running loop: queue what the last run left, oldest first."""
+        if self._started:
+            return
+        self._started = True
+        entries, self._left_over = self._left_over, []
+        if entries:
+            self.log.info("bookstore: replaying %d archives left by the last run", len(entries))
+        for entry in entries:
+            self._accept(entry)
+
+    async def start(self) -> None:
+        """Start uploading what the last run left in the spool (idempotent)."""
+        self._ensure_started()
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is pending; False if ``timeout`` passed first."""
+        await self.start()
+        try:
+            await asyncio.wait_for(self._idle_event().wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def stop(self, timeout: float = 0.0) -> None:
+        """Give pending uploads ``timeout`` seconds, then stop; the rest stays spooled."""
+        if timeout > 0 and self.pending:
+            await self.drain(timeout)
+        workers = list(self._workers.values())
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        if self.pending:
+            self.log.info("bookstore: %d archives stay in the spool for next start", self.pending)
+
+    def _idle_event(self) -> asyncio.Event:
+        if self._idle is None:
+            self._idle = asyncio.Event()
+            self._idle.set()
+        return self._idle
+
+    # -- uploading ------------------------------------------------------------------
+
+    async def _work(self, key: str) -> None:
+        """Upload the entries of ``key`` oldest first, retrying until each is archived."""
+        queue = self._queues[key]
+        delay = 0.0
+        try:
+            while queue:
+                entry = queue[0]
+                try:
+                    await self._upload(entry)
+                except (InvalidPath, OSError, ValueError) as exc:
+                    # This entry can never be archived as it is: set it aside.
+                    self._note_error(f"set aside the save of {entry.path!r}: {_why(exc)}")
+                    await asyncio.to_thread(self.spool.fail, entry)
+                except StoreError as exc:
+                    self._note_error(str(exc), pending=True)
+                    delay = min(max(delay * 2, 0.25), self.retry_max_delay)
+                    await asyncio.sleep(delay)
+                    continue
+                delay = 0.0
+                queue.pop(0)
+                self._known.discard(entry.seq)
+        finally:
+            if self._workers.get(key) is asyncio.current_task():
+                del self._workers[key]
+                if not queue:
+                    del self._queues[key]
+            if not self._workers:
+                self._idle_event().set()
+
+    async def _upload(self, entry: SpoolEntry) -> None:
+        body, sha = await asyncio.to_thread(_read_and_hash, entry)
+        store = await self._open_store()
+        if sha != await self._latest_sha(store, entry.key):
+            saved = datetime.fromtimestamp(entry.saved_at, timezone.utc).isoformat()
+            await store.put(
+                entry.key,
+                body,
+                content_type=CONTENT_TYPES.get(_file_type(entry.path), "application/octet-stream"),
+                metadata={SHA256_FIELD: sha, "saved-at": saved},
+            )
+            self.archived += 1
+        else:
+            self.skipped_identical += 1
+        self._last_sha[entry.key] = sha
+        self.last_archived_time = time.time()
+        await asyncio.to_thread(self.spool.remove, entry)
+        if self._failing:
+            self._failing = False
+            self.log.info("bookstore: archiving works again (%d pending)", self.pending - 1)
+
+    async def _latest_sha(self, store: ObjectStore, key: str) -> str | None:
+        if key not in self._last_sha:
+            try:
+                info = await store.head(key)
+            except ObjectNotFound:
+                return None
+            return info.metadata.get(SHA256_FIELD)
+        return self._last_sha[key]
+
+    def _note_error(self, message: str, *, pending: bool = False) -> None:
+        """Remember the error; log it once per outage (or once per set-aside entry)."""
+        first = not (pending and self._failing)
+        self.last_error = message
+        self.last_error_time = time.time()
+        if pending:
+            self._failing = True
+        if first:
+            suffix = f"; {self.pending} saves wait in the spool, retrying" if pending else ""
+            self.log.warning("bookstore: archiving failed: %s%s", message, suffix)
+
+    # -- state ----------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Saves recorded but not yet archived."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    def status(self) -> dict[str, Any]:
+        """The archive state for ``GET /api/bookstore/archive``."""
+        failed = self.spool.failed_count() if self.spool.directory.exists() else 0
+        state = "failing" if self._failing else "pending" if self.pending else "ok"
+        return {
+            "state": state,
+            "pending": self.pending,
+            "failed": failed,
+            "archived": self.archived,
+            "skipped_identical": self.skipped_identical,
+            "last_error": self.last_error,
+            "last_error_time": _iso(self.last_error_time),
+            "last_archived_time": _iso(self.last_archived_time),
+            "workspace_prefix": self.workspace_prefix,
+            "file_types": sorted(self.file_types),
+        }
+
+
+def _why(exc: BaseException) -> str:
+    """A reason fit for users: an OSError's strerror, never the absolute path it names."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _read_and_hash(entry: SpoolEntry) -> tuple[bytes, str]:
+    body = Spool.read_body(entry)
+    return body, hashlib.sha256(body).hexdigest()
+
+
+def _file_type(path: str) -> str:
+    return "notebook" if path.endswith(".ipynb") else "file"
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+
+
+class BookstoreContentsArchiver(FileContentsManager):
+    """A FileContentsManager that archives (the seed's class, kept for old configurations).
+
+    Archiving no longer needs a special contents manager: the extension archives the
+    saves of whatever contents manager the server uses.  Configuring this class still
+    works; :meth:`archive` queues a record by hand.
+    """
+
+    archiver: Archiver | None = None
+
+    async def archive(self, record: ArchiveRecord) -> None:
+        """Queue ``record`` as the next version of its path."""
+        if self.archiver is None:
+            raise RuntimeError("bookstore's extension is not loaded: nothing archives")
+        self.archiver.archive_bytes(record.filepath, record.content.encode("utf-8"))

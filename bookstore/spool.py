@@ -1,0 +1,154 @@
+"""The archive spool: pending archives recorded on local disk before a save returns.
+
+Each pending archive is one file ``{seq:020d}.entry`` in the spool directory: a first
+line of JSON (the object key, the notebook path, the save time) followed by the saved
+bytes.  It is written to a hidden temporary name and renamed into place, so an entry
+is either complete or absent, whatever moment the process dies at.  Sequence numbers
+grow across restarts (they start from the clock and never go below the highest one
+on disk), so sorting by ``seq`` replays saves in the order they happened.
+
+Content waits on disk, not in memory: an entry in memory is a few fields.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+__all__ = ["Spool", "SpoolEntry"]
+
+_SUFFIX = ".entry"
+_FAILED_DIR = "failed"
+
+
+@dataclass(frozen=True, order=True)
+class SpoolEntry:
+    """One pending archive: ``seq`` orders entries; the content stays in ``file``."""
+
+    seq: int
+    key: str
+    path: str
+    saved_at: float
+    file: Path
+
+
+class Spool:
+    """A directory of pending archives; safe to use from several threads."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self._lock = threading.Lock()
+        self._last_seq = 0
+
+    def open(self) -> list[SpoolEntry]:
+        """Create the directory, drop half-written files, and return what is pending, in order."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / _FAILED_DIR).mkdir(exist_ok=True)
+        for leftover in self.directory.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)
+        entries = []
+        for file in self.directory.glob(f"*{_SUFFIX}"):
+            entry = self._read_header(file)
+            if entry is None:
+                self._move_to_failed(file)
+            else:
+                entries.append(entry)
+        entries.sort()
+        with self._lock:
+            self._last_seq = max([self._last_seq, *(entry.seq for entry in entries)])
+        return entries
+
+    def _next_seq(self) -> int:
+        with self._lock:
+            self._last_seq = max(self._last_seq + 1, time.time_ns())
+            return self._last_seq
+
+    def add_file(self, key: str, path: str, source: str | os.PathLike[str]) -> SpoolEntry:
+        """Record the current bytes of the file ``source`` as a pending archive of ``key``."""
+        with open(source, "rb") as src:
+            return self._write(key, path, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
+
+    def add_bytes(self, key: str, path: str, content: bytes) -> SpoolEntry:
+        """Record ``content`` as a pending archive of ``key``."""
+        return self._write(key, path, lambda dst: dst.write(content))
+
+    def _write(self, key: str, path: str, write_body: Callable[[IO[bytes]], object]) -> SpoolEntry:
+        seq = self._next_seq()
+        saved_at = time.time()
+        header = json.dumps({"key": key, "path": path, "saved_at": saved_at}) + "\n"
+        final = self.directory / f"{seq:020d}{_SUFFIX}"
+        temporary = self.directory / f".{seq:020d}.tmp"
+        try:
+            try:
+                dst = open(temporary, "wb")  # noqa: SIM115 (closed by the with below)
+            except FileNotFoundError:
+                # First entry, before open() ran (or the directory was removed).
+                self.directory.mkdir(parents=True, exist_ok=True)
+                dst = open(temporary, "wb")  # noqa: SIM115
+            with dst:
+                dst.write(header.encode("utf-8"))
+                write_body(dst)
+            os.replace(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        return SpoolEntry(seq=seq, key=key, path=path, saved_at=saved_at, file=final)
+
+    @staticmethod
+    def read_body(entry: SpoolEntry) -> bytes:
+        """The saved bytes of ``entry``."""
+        with open(entry.file, "rb") as file:
+            file.readline()
+            return file.read()
+
+    @staticmethod
+    def remove(entry: SpoolEntry) -> None:
+        """Forget ``entry`` once it is archived."""
+        entry.file.unlink(missing_ok=True)
+
+    def fail(self, entry: SpoolEntry) -> None:
+        """Set ``entry`` aside in ``failed/``: it can never be archived as it is."""
+        self._move_to_failed(entry.file)
+
+    def failed_count(self) -> int:
+        """How many entries were set aside."""
+        return sum(1 for _ in (self.directory / _FAILED_DIR).glob(f"*{_SUFFIX}*"))
+
+    def _move_to_failed(self, file: Path) -> None:
+        target = self.directory / _FAILED_DIR / file.name
+        for n in itertools.count(1):
+            if not target.exists():
+                break
+            target = target.with_name(f"{file.name}.{n}")
+        os.replace(file, target)
+
+    @staticmethod
+    def _read_header(file: Path) -> SpoolEntry | None:
+        try:
+            seq = int(file.name[: -len(_SUFFIX)])
+            with open(file, "rb") as handle:
+                header = json.loads(_first_line(handle))
+            return SpoolEntry(
+                seq=seq,
+                key=str(header["key"]),
+                path=str(header["path"]),
+                saved_at=float(header["saved_at"]),
+                file=file,
+            )
+        except (ValueError, KeyError, TypeError, OSError):
+            return None
+
+
+def _first_line(handle: IO[bytes]) -> bytes:
+    line = handle.readline(1 << 16)
+    if not line.endswith(b"\n"):
+        raise ValueError("spool entry without a complete header")
+    return line

@@ -1,0 +1,228 @@
+"""Every save through the contents API becomes a version: in order, none lost, none doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bookstore.app import BookstoreApp
+from bookstore.stores.base import ObjectInfo, ObjectStore
+from tests.notebooks import first_cell, make_notebook
+
+
+@pytest.fixture(params=["local", "s3"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def workspace_prefix(request: pytest.FixtureRequest, backend: str) -> str:
+    if backend == "s3":
+        return f"{request.getfixturevalue('s3_prefix')}/workspace"
+    return "workspace"
+
+
+@pytest.fixture
+def bookstore_config(
+    request: pytest.FixtureRequest, backend: str, workspace_prefix: str, tmp_path: Path
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "workspace_prefix": workspace_prefix,
+        "archive_spool_dir": str(tmp_path / "spool"),
+        "archive_retry_max_delay": 0.5,
+    }
+    if backend == "s3":
+        config.update(request.getfixturevalue("seaweedfs").settings_dict())
+    else:
+        config["local_store_dir"] = str(tmp_path / "store")
+    return config
+
+
+@pytest.fixture
+def bookstore_app(jp_serverapp: Any) -> BookstoreApp:
+    return jp_serverapp.web_app.settings["bookstore"]  # type: ignore[no-any-return]
+
+
+async def save(jp_fetch: Any, path: str, notebook: dict[str, Any]) -> Any:
+    return await jp_fetch(
+        "api",
+        "contents",
+        path,
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": notebook}),
+    )
+
+
+async def versions(store: ObjectStore, key: str) -> list[ObjectInfo]:
+    items: list[ObjectInfo] = []
+    token = None
+    while True:
+        page = await store.list_versions(key, limit=1000, token=token)
+        items += page.items
+        token = page.next_token
+        if token is None:
+            return items
+
+
+async def markers(store: ObjectStore, key: str) -> list[str]:
+    """The first-cell marker of every version of ``key``, oldest first."""
+    listed = await versions(store, key)
+    bodies = await asyncio.gather(*(store.get(key, v.version_id) for v in reversed(listed)))
+    return [first_cell(obj.body) for obj in bodies]
+
+
+async def test_two_hundred_quick_saves_make_two_hundred_versions(
+    jp_fetch: Any, bookstore_app: BookstoreApp, jp_root_dir: Path, workspace_prefix: str
+) -> None:
+    notebook = make_notebook(cells=40, output_bytes=5000)
+    assert len(json.dumps(notebook)) > 190_000
+    for n in range(200):
+        notebook["cells"][0]["source"] = f"# save {n}"
+        response = await save(jp_fetch, "nb/quick.ipynb", notebook)
+        assert response.code == (201 if n == 0 else 200)
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=120)
+
+    store = await bookstore_app.ready_store()
+    key = f"{workspace_prefix}/nb/quick.ipynb"
+    assert await markers(store, key) == [f"# save {n}" for n in range(200)]
+    newest = await store.get(key)
+    assert newest.body == (jp_root_dir / "nb" / "quick.ipynb").read_bytes()
+    assert bookstore_app.archive_status()["state"] == "ok"
+
+
+@pytest.fixture
+def jp_root_dir(jp_root_dir: Path) -> Path:
+    (jp_root_dir / "nb").mkdir()
+    return jp_root_dir
+
+
+async def test_concurrent_saves_to_twenty_notebooks(
+    jp_fetch: Any, bookstore_app: BookstoreApp, workspace_prefix: str
+) -> None:
+    async def save_five_times(name: str) -> None:
+        notebook = make_notebook(cells=5, output_bytes=2000)
+        for n in range(5):
+            notebook["cells"][0]["source"] = f"{name} {n}"
+            await save(jp_fetch, f"nb/{name}.ipynb", notebook)
+
+    names = [f"book{i:02d}" for i in range(20)]
+    await asyncio.gather(*(save_five_times(name) for name in names))
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=120)
+
+    store = await bookstore_app.ready_store()
+    for name in names:
+        key = f"{workspace_prefix}/nb/{name}.ipynb"
+        assert await markers(store, key) == [f"{name} {n}" for n in range(5)]
+
+
+async def test_identical_saves_leave_one_version(
+    jp_fetch: Any, bookstore_app: BookstoreApp, workspace_prefix: str
+) -> None:
+    notebook = make_notebook("same", cells=2)
+    for _ in range(4):
+        await save(jp_fetch, "nb/same.ipynb", notebook)
+    notebook["cells"][0]["source"] = "changed"
+    await save(jp_fetch, "nb/same.ipynb", notebook)
+    await save(jp_fetch, "nb/same.ipynb", notebook)
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=60)
+
+    store = await bookstore_app.ready_store()
+    assert await markers(store, f"{workspace_prefix}/nb/same.ipynb") == [
+        "# Notebook same",
+        "changed",
+    ]
+    assert bookstore_app.archive_status()["skipped_identical"] == 4
+
+
+async def test_failed_saves_leave_no_version(
+    jp_fetch: Any, bookstore_app: BookstoreApp, workspace_prefix: str
+) -> None:
+    store = await bookstore_app.ready_store()
+    # A folder that does not exist: the save fails, nothing is written.
+    missing = await jp_fetch(
+        "api",
+        "contents",
+        "no-such-folder/a.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": make_notebook()}),
+        raise_error=False,
+    )
+    assert missing.code >= 400
+    # Content that is not a notebook at all.
+    broken = await jp_fetch(
+        "api",
+        "contents",
+        "nb/broken.ipynb",
+        method="PUT",
+        body=json.dumps({"type": "notebook", "format": "json", "content": "not a notebook"}),
+        raise_error=False,
+    )
+    assert broken.code >= 400
+    # A notebook that fails nbformat validation: Jupyter writes it but flags it.
+    invalid = make_notebook()
+    invalid["cells"][0]["cell_type"] = "no-such-cell-type"
+    flagged = await save(jp_fetch, "nb/invalid.ipynb", invalid)
+    assert json.loads(flagged.body)["message"]
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=30)
+
+    for name in ("no-such-folder/a.ipynb", "nb/broken.ipynb", "nb/invalid.ipynb"):
+        assert await versions(store, f"{workspace_prefix}/{name}") == []
+
+
+async def test_only_configured_types_are_archived(
+    jp_fetch: Any, bookstore_app: BookstoreApp, workspace_prefix: str
+) -> None:
+    await jp_fetch(
+        "api",
+        "contents",
+        "nb/notes.txt",
+        method="PUT",
+        body=json.dumps({"type": "file", "format": "text", "content": "hello"}),
+    )
+    await save(jp_fetch, "nb/real.ipynb", make_notebook("real", cells=1))
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=30)
+    store = await bookstore_app.ready_store()
+    assert await versions(store, f"{workspace_prefix}/nb/notes.txt") == []
+    assert len(await versions(store, f"{workspace_prefix}/nb/real.ipynb")) == 1
+
+
+async def test_rename_keeps_old_history_and_archives_new_path(
+    jp_fetch: Any, bookstore_app: BookstoreApp, workspace_prefix: str
+) -> None:
+    await save(jp_fetch, "nb/old.ipynb", make_notebook("before", cells=1))
+    await jp_fetch(
+        "api", "contents", "nb/old.ipynb", method="PATCH", body=json.dumps({"path": "nb/new.ipynb"})
+    )
+    await save(jp_fetch, "nb/new.ipynb", make_notebook("after", cells=1))
+    await jp_fetch("api", "contents", "nb/new.ipynb", method="DELETE")
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=30)
+
+    store = await bookstore_app.ready_store()
+    assert await markers(store, f"{workspace_prefix}/nb/old.ipynb") == ["# Notebook before"]
+    assert await markers(store, f"{workspace_prefix}/nb/new.ipynb") == ["# Notebook after"]
+
+
+async def test_archive_status_route(jp_fetch: Any, bookstore_app: BookstoreApp) -> None:
+    await save(jp_fetch, "nb/s.ipynb", make_notebook("s", cells=1))
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=30)
+    response = await jp_fetch("api", "bookstore", "archive")
+    status = json.loads(response.body)
+    assert status["enabled"] is True
+    assert status["state"] == "ok"
+    assert status["pending"] == 0
+    assert status["failed"] == 0
+    assert status["archived"] == 1
+    assert status["last_archived_time"]
+    overview = json.loads((await jp_fetch("api", "bookstore")).body)
+    assert overview["archive"]["archived"] == 1
