@@ -160,6 +160,10 @@ class SeaweedFS:
 
         The first start picks fresh ports and an empty data directory; later starts
         reuse both, so data written before a :meth:`stop` is there again.
+
+        Call it from the main thread: the server is tied to the starting thread's life
+        (``setpriv --pdeathsig``), and a worker thread (``asyncio.to_thread``) that ends
+        would take the server with it.
         """
         if self.running:
             return

@@ -12,7 +12,7 @@ import base64
 import binascii
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -83,8 +83,8 @@ _TRANSPORT_ERRORS = (BotoCoreError, aiohttp.ClientError, OSError, asyncio.Timeou
 class S3Store(ObjectStore):
     """An :class:`~bookstore.stores.base.ObjectStore` on an S3 bucket (versioning Enabled).
 
-    ``get``/``head`` of a given ``version_id`` fill ``is_latest`` exactly, at the cost of
-    one extra HEAD of the key's latest version.
+    ``get``/``head`` of a given ``version_id`` fill ``is_latest`` exactly, with one HEAD
+    of the key's latest version sent concurrently.
     """
 
     backend_name: ClassVar[str] = "s3"
@@ -218,18 +218,51 @@ class S3Store(ObjectStore):
 
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:
         """``GetObject`` of the latest or the given version, body read in full."""
-        async with self._request(key, version_id) as client:
-            response = await client.get_object(**self._object_params(key, version_id))
-            async with response["Body"] as stream:
-                body = await stream.read()
-        info = await self._info_from_response(key, version_id, response)
-        return StoredObject(info=info, body=body)
+
+        async def fetch() -> tuple[Mapping[str, Any], bytes]:
+            async with self._request(key, version_id) as client:
+                response = await client.get_object(**self._object_params(key, version_id))
+                async with response["Body"] as stream:
+                    return response, await stream.read()
+
+        response, body = await self._with_latest(key, version_id, fetch())
+        return StoredObject(info=self._info_from_response(key, version_id, response), body=body)
 
     async def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         """``HeadObject`` of the latest or the given version."""
-        async with self._request(key, version_id) as client:
-            response = await client.head_object(**self._object_params(key, version_id))
-        return await self._info_from_response(key, version_id, response)
+
+        async def fetch() -> tuple[Mapping[str, Any], None]:
+            async with self._request(key, version_id) as client:
+                return await client.head_object(**self._object_params(key, version_id)), None
+
+        response, _ = await self._with_latest(key, version_id, fetch())
+        return self._info_from_response(key, version_id, response)
+
+    async def _with_latest(
+        self, key: str, version_id: str | None, request: Coroutine[Any, Any, tuple[Any, Any]]
+    ) -> tuple[Any, Any]:
+        """Run ``request``; when it names a version, learn the key's latest version id
+        concurrently (so ``is_latest`` is exact at the cost of one parallel HEAD) and
+        record it in the reply under ``_LatestVersionId``."""
+        if version_id is None:
+            return await request
+        latest = asyncio.ensure_future(self._latest_version_id(key))
+        try:
+            response, body = await request
+        except BaseException:
+            latest.cancel()
+            raise
+        return {**response, "_LatestVersionId": await latest}, body
+
+    async def _latest_version_id(self, key: str) -> str | None:
+        """The version id of the latest version of ``key``; None when it is deleted or
+        missing, or cannot be told."""
+        try:
+            async with self._request(key) as client:
+                response = await client.head_object(Bucket=self.bucket, Key=key)
+        except StoreError:
+            return None
+        return str(response.get("VersionId") or NULL_VERSION)
 
     def _object_params(self, key: str, version_id: str | None) -> dict[str, Any]:
         params = {"Bucket": self.bucket, "Key": key}
@@ -237,20 +270,12 @@ class S3Store(ObjectStore):
             params["VersionId"] = version_id
         return params
 
-    async def _info_from_response(
+    def _info_from_response(
         self, key: str, version_id: str | None, response: Mapping[str, Any]
     ) -> ObjectInfo:
-        """The :class:`ObjectInfo` of a Get/HeadObject reply; when a version was asked,
-        ``is_latest`` comes from one more HEAD of the key's latest version."""
+        """The :class:`ObjectInfo` of a Get/HeadObject reply."""
         actual = str(response.get("VersionId") or NULL_VERSION)
-        is_latest = True
-        if version_id is not None:
-            try:
-                latest = await self.head(key)
-            except ObjectNotFound:  # deleted: no version is the latest
-                is_latest = False
-            else:
-                is_latest = latest.version_id == actual
+        is_latest = version_id is None or response.get("_LatestVersionId") == actual
         return ObjectInfo(
             key=key,
             version_id=actual,
@@ -286,8 +311,9 @@ class S3Store(ObjectStore):
     ) -> Page[ObjectInfo]:
         """``ListObjectVersions`` filtered to exactly ``key``, newest first.
 
-        S3 pages of up to 1,000 entries are requested until ``limit`` versions (plus one,
-        to know whether another page exists) are found or the key's entries end.  The
+        S3 pages of ``limit + 1`` entries (full pages of 1,000 once other keys or delete
+        markers show up) are requested until ``limit`` versions (plus one, to know whether
+        another page exists) are found or the key's entries end.  The
         token encodes the last version returned; the next page resumes right after it
         (``KeyMarker=key``, ``VersionIdMarker=<that version>``).
         """
@@ -295,13 +321,15 @@ class S3Store(ObjectStore):
         marker = _decode_token(token, key) if token else None
         items: list[ObjectInfo] = []
         seen: set[str] = set()
+        # Ask for just enough; S3-compatible servers (SeaweedFS) may spend part of a page
+        # on other keys sharing the prefix before reaching this one: once other keys show
+        # up, ask for full pages.
+        page_size = min(limit + 1, MAX_PAGE_SIZE)
         while len(items) <= limit:
             params: dict[str, Any] = {
                 "Bucket": self.bucket,
                 "Prefix": key,
-                # Always a full page: S3-compatible servers (SeaweedFS) may spend part of
-                # it on other keys sharing the prefix before reaching this one.
-                "MaxKeys": MAX_PAGE_SIZE,
+                "MaxKeys": page_size,
             }
             if marker is not None:
                 params["KeyMarker"] = key
@@ -312,8 +340,16 @@ class S3Store(ObjectStore):
             markers = [m for m in response.get("DeleteMarkers", []) if m.get("Key") == key]
             fresh = [v for v in versions if v.get("VersionId") not in seen]
             fresh_markers = [m for m in markers if m.get("VersionId") not in seen]
+            others = len(versions) + len(markers) < len(response.get("Versions", [])) + len(
+                response.get("DeleteMarkers", [])
+            )
             if not fresh and not fresh_markers:
+                if others and response.get("IsTruncated") and page_size < MAX_PAGE_SIZE:
+                    page_size = MAX_PAGE_SIZE  # neighbours filled the page: look further
+                    continue
                 break  # this key has no further entries
+            if others or len(fresh) + len(fresh_markers) < page_size:
+                page_size = MAX_PAGE_SIZE
             for entry in fresh:
                 seen.add(str(entry.get("VersionId")))
                 items.append(_info_from_listing(entry, with_version=True))

@@ -39,7 +39,7 @@ class TestS3Outage:
     ) -> None:
         key = f"{s3_prefix}/workspace/nb/outage.ipynb"
         notebook = make_notebook(cells=3)
-        await asyncio.to_thread(seaweedfs.stop)
+        seaweedfs.stop()
         try:
             for n in range(50):
                 notebook["cells"][0]["source"] = f"outage {n}"
@@ -55,7 +55,7 @@ class TestS3Outage:
             assert status["last_error"]
             assert seaweedfs.secret_key not in status["last_error"]
         finally:
-            await asyncio.to_thread(seaweedfs.start)
+            seaweedfs.start()  # from the main thread: see SeaweedFS.start
 
         assert bookstore_app.archiver is not None
         assert await bookstore_app.archiver.drain(timeout=120)
