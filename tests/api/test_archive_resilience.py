@@ -35,7 +35,12 @@ class TestS3Outage:
         )
 
     async def test_saves_during_an_outage_all_arrive_in_order(
-        self, jp_fetch: Any, bookstore_app: BookstoreApp, seaweedfs: Any, s3_prefix: str
+        self,
+        jp_fetch: Any,
+        bookstore_app: BookstoreApp,
+        seaweedfs: Any,
+        s3_prefix: str,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         key = f"{s3_prefix}/workspace/nb/outage.ipynb"
         notebook = make_notebook(cells=3)
@@ -63,6 +68,10 @@ class TestS3Outage:
         assert await markers(store, key) == [f"outage {n}" for n in range(50)]
         status = json.loads((await jp_fetch("api", "bookstore", "archive")).body)
         assert (status["state"], status["pending"], status["archived"]) == ("ok", 0, 50)
+        # The log says it once, not once per retry or per notebook.
+        messages = [record.getMessage() for record in caplog.records]
+        assert sum("archiving failed" in message for message in messages) == 1
+        assert sum("archiving works again" in message for message in messages) == 1
 
 
 class TestPerUserWorkspace:
