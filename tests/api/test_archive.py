@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bookstore.app import BookstoreApp
-from bookstore.stores.base import ObjectInfo, ObjectStore
+from bookstore.stores.base import ObjectStore
 from tests.notebooks import first_cell, make_notebook
+from tests.paging import all_versions
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -57,20 +58,9 @@ async def save(jp_fetch: Any, path: str, notebook: dict[str, Any]) -> Any:
     )
 
 
-async def versions(store: ObjectStore, key: str) -> list[ObjectInfo]:
-    items: list[ObjectInfo] = []
-    token = None
-    while True:
-        page = await store.list_versions(key, limit=1000, token=token)
-        items += page.items
-        token = page.next_token
-        if token is None:
-            return items
-
-
 async def markers(store: ObjectStore, key: str) -> list[str]:
     """The first-cell marker of every version of ``key``, oldest first."""
-    listed = await versions(store, key)
+    listed = await all_versions(store, key)
     bodies = await asyncio.gather(*(store.get(key, v.version_id) for v in reversed(listed)))
     return [first_cell(obj.body) for obj in bodies]
 
@@ -174,7 +164,7 @@ async def test_failed_saves_leave_no_version(
     assert await bookstore_app.archiver.drain(timeout=30)
 
     for name in ("no-such-folder/a.ipynb", "nb/broken.ipynb", "nb/invalid.ipynb"):
-        assert await versions(store, f"{workspace_prefix}/{name}") == []
+        assert await all_versions(store, f"{workspace_prefix}/{name}") == []
 
 
 async def test_only_configured_types_are_archived(
@@ -191,8 +181,8 @@ async def test_only_configured_types_are_archived(
     assert bookstore_app.archiver is not None
     assert await bookstore_app.archiver.drain(timeout=30)
     store = await bookstore_app.ready_store()
-    assert await versions(store, f"{workspace_prefix}/nb/notes.txt") == []
-    assert len(await versions(store, f"{workspace_prefix}/nb/real.ipynb")) == 1
+    assert await all_versions(store, f"{workspace_prefix}/nb/notes.txt") == []
+    assert len(await all_versions(store, f"{workspace_prefix}/nb/real.ipynb")) == 1
 
 
 async def test_rename_keeps_old_history_and_archives_new_path(

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bookstore.app import BookstoreApp
-from tests.api.test_archive import markers, save, versions
+from tests.api.test_archive import markers, save
 from tests.notebooks import make_notebook
+from tests.paging import all_versions
 
 
 @pytest.fixture
@@ -91,7 +92,7 @@ class TestPerUserWorkspace:
         assert bookstore_app.archiver is not None
         assert await bookstore_app.archiver.drain(timeout=30)
         store = await bookstore_app.ready_store()
-        assert len(await versions(store, "workspace/kylek/nb/mine.ipynb")) == 1
+        assert len(await all_versions(store, "workspace/kylek/nb/mine.ipynb")) == 1
         status = json.loads((await jp_fetch("api", "bookstore", "archive")).body)
         assert status["workspace_prefix"] == "workspace/kylek"
 

@@ -9,7 +9,8 @@ from datetime import timezone
 import pytest
 
 from bookstore.errors import ObjectNotFound, VersionNotFound
-from bookstore.stores.base import ObjectInfo, ObjectStore
+from bookstore.stores.base import ObjectStore
+from tests.paging import all_versions
 
 
 async def put_many(store: ObjectStore, key: str, count: int, chunk: int = 16) -> list[str]:
@@ -20,19 +21,6 @@ async def put_many(store: ObjectStore, key: str, count: int, chunk: int = 16) ->
             *(store.put(key, f"body {n}".encode()) for n in range(start, min(start + chunk, count)))
         )
     return ids
-
-
-async def all_versions(store: ObjectStore, key: str, limit: int) -> list[ObjectInfo]:
-    """Every version of ``key``, following ``next_token``."""
-    items: list[ObjectInfo] = []
-    token = None
-    while True:
-        page = await store.list_versions(key, limit=limit, token=token)
-        assert len(page.items) <= limit
-        items += page.items
-        token = page.next_token
-        if token is None:
-            return items
 
 
 async def test_put_then_get_round_trips_body_and_info(store: ObjectStore, prefix: str) -> None:

@@ -24,6 +24,7 @@ from bookstore.errors import InvalidPath, ObjectNotFound, StoreUnavailable, Vers
 from bookstore.stores import local as local_module
 from bookstore.stores.base import ObjectInfo
 from bookstore.stores.local import LocalStore
+from tests.paging import version_pages
 
 REPO_ROOT = Path(bookstore.__file__).resolve().parents[1]
 
@@ -43,18 +44,6 @@ def local_store(store_dir: Path, jp_asyncio_loop: Any) -> Iterator[LocalStore]:
     jp_asyncio_loop.run_until_complete(store.start())
     yield store
     jp_asyncio_loop.run_until_complete(store.close())
-
-
-async def all_versions(store: LocalStore, key: str, limit: int) -> list[list[ObjectInfo]]:
-    """Every page of ``key``'s versions, following ``next_token``."""
-    pages: list[list[ObjectInfo]] = []
-    token = None
-    while True:
-        page = await store.list_versions(key, limit=limit, token=token)
-        pages.append(page.items)
-        token = page.next_token
-        if token is None:
-            return pages
 
 
 async def all_keys(store: LocalStore, prefix: str, limit: int = 1000) -> list[str]:
@@ -255,7 +244,7 @@ async def test_killed_writer_leaves_a_consistent_store(store_dir: Path) -> None:
     async with make_store(store_dir) as store:
         listed: list[ObjectInfo] = []
         for key in ("k0", "k1", "k2"):
-            for page in await all_versions(store, key, limit=1000):
+            for page in await version_pages(store, key, limit=1000):
                 listed += page
         assert set(acknowledged) <= {item.version_id for item in listed}
         for info in listed:
@@ -284,9 +273,9 @@ async def test_1100_versions_paginate_newest_first(local_store: LocalStore) -> N
         )
     assert len(set(ids)) == 1100
 
-    by_thousand = await all_versions(local_store, key, limit=1000)
+    by_thousand = await version_pages(local_store, key, limit=1000)
     assert [len(page) for page in by_thousand] == [1000, 100]
-    by_hundred = await all_versions(local_store, key, limit=100)
+    by_hundred = await version_pages(local_store, key, limit=100)
     assert [len(page) for page in by_hundred] == [100] * 11
     flat = [item for page in by_thousand for item in page]
     assert [item.version_id for item in flat] == [
@@ -314,7 +303,7 @@ async def test_pagination_skips_delete_markers(local_store: LocalStore) -> None:
     for n in range(6):
         kept.append(await local_store.put(key, f"{n}".encode()))
         await local_store.delete(key)
-    pages = await all_versions(local_store, key, limit=1)
+    pages = await version_pages(local_store, key, limit=1)
     assert [len(page) for page in pages] == [1] * 6
     assert [page[0].version_id for page in pages] == kept[::-1]
     assert not any(page[0].is_latest for page in pages)

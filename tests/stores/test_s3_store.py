@@ -26,8 +26,9 @@ from bookstore.errors import (
     StoreUnavailable,
     VersionNotFound,
 )
-from bookstore.stores.base import ObjectInfo, StoreStatus
+from bookstore.stores.base import StoreStatus
 from bookstore.stores.s3 import S3Store
+from tests.paging import version_pages
 from tests.s3rig import GRPC_OFFSET, SeaweedFS, SeaweedFSError, find_weed
 
 pytestmark = pytest.mark.s3
@@ -55,21 +56,6 @@ def assert_translated(error: BaseException) -> None:
     assert not isinstance(error, BotoCoreError | ClientError)
     assert error.__cause__ is not None
     assert str(error)
-
-
-async def all_versions(store: S3Store, key: str, limit: int) -> list[list[ObjectInfo]]:
-    """Every page of ``key``'s versions, following ``next_token``."""
-    pages: list[list[ObjectInfo]] = []
-    token = None
-    while True:
-        page = await store.list_versions(key, limit=limit, token=token)
-        pages.append(page.items)
-        token = page.next_token
-        if token is None:
-            return pages
-
-
-# -- error translation -------------------------------------------------------------------
 
 
 async def test_missing_key_is_object_not_found(s3_store: S3Store, s3_prefix: str) -> None:
@@ -389,7 +375,7 @@ async def test_version_history_past_a_thousand_with_deletes_and_neighbours(
     await s3_store.put(f"{s3_prefix}/many.ipynb/inner", b"neighbour")
     await s3_store.delete(key)
 
-    by_thousand = await all_versions(s3_store, key, limit=1000)
+    by_thousand = await version_pages(s3_store, key, limit=1000)
     assert [len(page) for page in by_thousand] == [1000, 10]
     listed = [item for page in by_thousand for item in page]
     assert {item.version_id for item in listed} == set(ids)
@@ -399,7 +385,7 @@ async def test_version_history_past_a_thousand_with_deletes_and_neighbours(
     order = [chunk_of[str(item.version_id)] for item in listed]
     assert order == sorted(order, reverse=True)
 
-    by_300 = await all_versions(s3_store, key, limit=300)
+    by_300 = await version_pages(s3_store, key, limit=300)
     assert [len(page) for page in by_300] == [300, 300, 300, 110]
     assert [i.version_id for p in by_300 for i in p] == [i.version_id for i in listed]
 
