@@ -14,7 +14,8 @@ from jupyter_server.serverapp import ServerApp
 from ._version import __version__
 from .archive import Archiver, BookstoreContentsArchiver, expand_prefix, server_username
 from .bookstore_config import BookstoreSettings, validate_bookstore
-from .errors import StoreError
+from .errors import InvalidPath, StoreError
+from .s3_paths import s3_key
 from .spool import Spool
 from .stores.base import ObjectStore, StoreStatus
 
@@ -52,6 +53,11 @@ class BookstoreApp(ExtensionApp):
         settings = self.bookstore_settings
         if not settings.archive_file_types or not settings.workspace_prefix.strip("/"):
             return None
+        try:
+            workspace_prefix = s3_key(expand_prefix(settings.workspace_prefix, server_username()))
+        except InvalidPath as exc:
+            self.log.error("bookstore: archiving is off: %s", exc)
+            return None
         assert self.serverapp is not None
         contents_manager = self.serverapp.contents_manager
         spool_dir = settings.archive_spool_dir or os.path.join(
@@ -62,7 +68,7 @@ class BookstoreApp(ExtensionApp):
         archiver = Archiver(
             open_store=self.ready_store,
             spool=Spool(spool_dir),
-            workspace_prefix=expand_prefix(settings.workspace_prefix, server_username()),
+            workspace_prefix=workspace_prefix,
             file_types=list(settings.archive_file_types),
             retry_max_delay=settings.archive_retry_max_delay,
             parent=self,

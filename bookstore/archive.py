@@ -207,8 +207,12 @@ class Archiver(LoggingConfigurable):
                     # This entry can never be archived as it is: set it aside.
                     self._note_error(f"set aside the save of {entry.path!r}: {_why(exc)}")
                     await asyncio.to_thread(self.spool.fail, entry)
-                except StoreError as exc:
-                    self._note_error(str(exc), pending=True)
+                except Exception as exc:
+                    # The store is down or refuses (StoreError), or something unforeseen:
+                    # keep the entry, keep the order, try again later.
+                    if not isinstance(exc, StoreError):
+                        self.log.exception("bookstore: unexpected error archiving %s", entry.key)
+                    self._note_error(_why(exc), pending=True)
                     delay = min(max(delay * 2, 0.25), self.retry_max_delay)
                     await asyncio.sleep(delay)
                     continue

@@ -19,6 +19,8 @@ from jupyter_core.paths import jupyter_data_dir
 from traitlets import Bool, Float, Integer, List, TraitError, Type, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
+from .s3_paths import s3_key
+
 if TYPE_CHECKING:
     from .stores.base import ObjectStore, StoreStatus
 
@@ -201,6 +203,14 @@ class BookstoreSettings(LoggingConfigurable):
         return self.resolve_store_class()(settings=self, **kwargs)
 
 
+def _usable_prefix(prefix: str) -> bool:
+    """True when ``prefix`` is a non-empty, safe key prefix."""
+    try:
+        return bool(s3_key(prefix))
+    except ValueError:
+        return False
+
+
 def validate_bookstore(
     settings: BookstoreSettings, status: StoreStatus | None = None
 ) -> dict[str, bool]:
@@ -225,9 +235,9 @@ def validate_bookstore(
         "bookstore_valid": store_ok,
         "archive_valid": store_ok
         and history_ok
-        and bool(settings.workspace_prefix.strip("/"))
+        and _usable_prefix(settings.workspace_prefix.replace("{username}", "user"))
         and bool(settings.archive_file_types),
-        "publish_valid": store_ok and bool(settings.published_prefix.strip("/")),
+        "publish_valid": store_ok and _usable_prefix(settings.published_prefix),
         "s3_clone_valid": store_ok and settings.enable_s3_cloning,
         "fs_clone_valid": bool(basedir) and os.path.isabs(basedir) and os.path.isdir(basedir),
     }

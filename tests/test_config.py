@@ -101,6 +101,11 @@ def test_validate_bookstore_on_configuration_alone(tmp_path: Path) -> None:
         "s3_clone_valid": True,
         "fs_clone_valid": False,
     }
+    unsafe = validate_bookstore(BookstoreSettings(workspace_prefix="a//b", published_prefix=".."))
+    assert unsafe["archive_valid"] is False
+    assert unsafe["publish_valid"] is False
+    per_user = validate_bookstore(BookstoreSettings(workspace_prefix="workspace/{username}"))
+    assert per_user["archive_valid"] is True
     off = validate_bookstore(BookstoreSettings(enable_s3_cloning=False, published_prefix=""))
     assert off["s3_clone_valid"] is False
     assert off["publish_valid"] is False

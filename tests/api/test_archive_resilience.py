@@ -110,3 +110,20 @@ class TestArchivingOff:
         body = json.loads((await jp_fetch("api", "bookstore")).body)
         assert body["features"]["archive_valid"] is False
         assert body["archive"] == {"enabled": False}
+
+
+class TestUnsafeWorkspacePrefix:
+    @pytest.fixture
+    def bookstore_config(self, tmp_path: Path) -> dict[str, Any]:
+        return {"local_store_dir": str(tmp_path / "store"), "workspace_prefix": "../escape"}
+
+    async def test_archiving_is_off_and_saves_still_work(
+        self, jp_fetch: Any, bookstore_app: BookstoreApp
+    ) -> None:
+        response = await save(jp_fetch, "nb/x.ipynb", make_notebook("x", cells=1))
+        assert response.code == 201
+        assert bookstore_app.archiver is None
+        body = json.loads((await jp_fetch("api", "bookstore")).body)
+        assert body["features"]["archive_valid"] is False
+        assert body["features"]["publish_valid"] is True
+        assert body["archive"] == {"enabled": False}
