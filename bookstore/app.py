@@ -14,7 +14,9 @@ from jupyter_server.serverapp import ServerApp
 from ._version import __version__
 from .archive import Archiver, BookstoreContentsArchiver, expand_prefix, server_username
 from .bookstore_config import BookstoreSettings, validate_bookstore
-from .errors import InvalidPath, StoreError
+from .clone import FileSystemSource, S3CloneSource, WorkspaceWriter
+from .errors import InvalidPath, NotAllowed, StoreError
+from .publish import Publisher
 from .s3_paths import s3_key
 from .spool import Spool
 from .stores.base import ObjectStore, StoreStatus
@@ -39,6 +41,7 @@ class BookstoreApp(ExtensionApp):
     bookstore_settings: BookstoreSettings
     store: ObjectStore
     archiver: Archiver | None
+    workspace_writer: WorkspaceWriter
 
     def initialize_settings(self) -> None:
         """Create the settings, the (not yet started) store and the archiver."""
@@ -47,6 +50,18 @@ class BookstoreApp(ExtensionApp):
         self._store_started: asyncio.Task[None] | None = None
         self._last_status: StoreStatus | None = None
         self.archiver = self._make_archiver()
+        assert self.serverapp is not None
+        self.workspace_writer = WorkspaceWriter(
+            self.serverapp.contents_manager, self.serverapp.root_dir
+        )
+
+    def workspace_key_prefix(self) -> str:
+        """The workspace prefix of this server's user, as a key (``{username}`` expanded).
+
+        Raises :class:`~bookstore.errors.InvalidPath` for an unsafe prefix.
+        """
+        prefix = expand_prefix(self.bookstore_settings.workspace_prefix, server_username())
+        return s3_key(prefix)
 
     def _make_archiver(self) -> Archiver | None:
         """Hook archiving into the server's contents manager (whatever its class)."""
@@ -54,7 +69,7 @@ class BookstoreApp(ExtensionApp):
         if not settings.archive_file_types or not settings.workspace_prefix.strip("/"):
             return None
         try:
-            workspace_prefix = s3_key(expand_prefix(settings.workspace_prefix, server_username()))
+            workspace_prefix = self.workspace_key_prefix()
         except InvalidPath as exc:
             self.log.error("bookstore: archiving is off: %s", exc)
             return None
@@ -81,9 +96,68 @@ class BookstoreApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         """Register bookstore's routes."""
+        from .clone import (
+            BookstoreCloneAPIHandler,
+            BookstoreCloneHandler,
+            BookstoreFSCloneAPIHandler,
+            BookstoreFSCloneHandler,
+        )
         from .handlers import default_handlers
+        from .publish import BookstorePublishHandler
 
         self.handlers.extend(default_handlers)
+        self.handlers.extend(
+            [
+                (r"/api/bookstore/publish/(.*)", BookstorePublishHandler),
+                (r"/api/bookstore/clone/?", BookstoreCloneAPIHandler),
+                (r"/api/bookstore/fs-clone/?", BookstoreFSCloneAPIHandler),
+                (r"/bookstore/clone/?", BookstoreCloneHandler),
+                (r"/bookstore/fs-clone/?", BookstoreFSCloneHandler),
+            ]
+        )
+
+    async def publisher(self) -> Publisher:
+        """A :class:`~bookstore.publish.Publisher` on the started store.
+
+        Raises :class:`~bookstore.errors.NotAllowed` when ``published_prefix`` is unusable.
+        """
+        settings = self.bookstore_settings
+        try:
+            published_prefix = s3_key(settings.published_prefix)
+        except InvalidPath as exc:
+            raise NotAllowed(f"Publishing is off: {exc}") from None
+        if not published_prefix:
+            raise NotAllowed("Publishing is off: BookstoreSettings.published_prefix is empty.")
+        try:
+            workspace_prefix = self.workspace_key_prefix()
+        except InvalidPath:
+            workspace_prefix = ""
+        return Publisher(
+            await self.ready_store(),
+            published_prefix=published_prefix,
+            workspace_prefix=workspace_prefix,
+        )
+
+    async def s3_clone_source(self) -> S3CloneSource:
+        """Where clones come from; :class:`NotAllowed` when ``enable_s3_cloning`` is off."""
+        settings = self.bookstore_settings
+        if not settings.enable_s3_cloning:
+            raise NotAllowed(
+                "Cloning from the store is turned off on this server "
+                "(BookstoreSettings.enable_s3_cloning)."
+            )
+        return S3CloneSource(await self.ready_store(), list(settings.clone_allowed_buckets))
+
+    def fs_clone_source(self) -> FileSystemSource:
+        """Files that may be cloned; :class:`NotAllowed` unless ``fs_cloning_basedir`` is an
+        absolute, existing directory."""
+        basedir = self.bookstore_settings.fs_cloning_basedir
+        if not basedir or not os.path.isabs(basedir) or not os.path.isdir(basedir):
+            raise NotAllowed(
+                "Cloning from the file system is turned off on this server "
+                "(BookstoreSettings.fs_cloning_basedir is not an existing absolute directory)."
+            )
+        return FileSystemSource(basedir)
 
     async def ready_store(self) -> ObjectStore:
         """The started store; starts it on first call (concurrent callers share one start)."""

@@ -97,6 +97,15 @@ class BookstoreSettings(LoggingConfigurable):
         help="Allow cloning notebooks from the store into the workspace.",
     ).tag(config=True)
 
+    clone_allowed_buckets = List(
+        Unicode(),
+        default_value=[],
+        help="""Buckets whose objects may be cloned into the workspace; a clone from any
+        other bucket is refused (403). Empty: only the configured bucket (``s3_bucket``,
+        or ``local_store_bucket`` for the embedded store). The server's S3 credentials
+        must be able to read every bucket listed.""",
+    ).tag(config=True)
+
     fs_cloning_basedir = Unicode(
         "",
         help="""Absolute path of a directory whose files may be cloned into the workspace

@@ -7,6 +7,10 @@ above the store layer ever sees a backend-specific exception::
 
     BookstoreError
     ├── InvalidPath                 a path or key that could escape its prefix
+    ├── InvalidRequest              a malformed body or parameter
+    ├── UnsupportedContent          a body of a type the route does not take
+    ├── InvalidNotebook             content that is not a valid notebook
+    ├── NotAllowed                  a feature turned off, a bucket not allowed
     └── StoreError                  anything a store operation can fail with
         ├── ObjectNotFound          no such key (or the key is deleted)
         │   └── VersionNotFound     the key exists but not that version id
@@ -23,10 +27,14 @@ __all__ = [
     "AccessDenied",
     "BookstoreError",
     "BucketNotFound",
+    "InvalidNotebook",
     "InvalidPath",
+    "InvalidRequest",
+    "NotAllowed",
     "ObjectNotFound",
     "StoreError",
     "StoreUnavailable",
+    "UnsupportedContent",
     "VersionNotFound",
 ]
 
@@ -37,6 +45,22 @@ class BookstoreError(Exception):
 
 class InvalidPath(BookstoreError, ValueError):
     """A notebook path or object key that is empty, absolute or escapes its prefix."""
+
+
+class InvalidRequest(BookstoreError):
+    """A request body or parameter that is malformed or missing."""
+
+
+class UnsupportedContent(BookstoreError):
+    """A body whose declared type the route does not accept (e.g. not a notebook)."""
+
+
+class InvalidNotebook(BookstoreError):
+    """Content that should be a notebook but is not valid JSON or nbformat."""
+
+
+class NotAllowed(BookstoreError):
+    """The server's configuration does not allow this (a feature off, a bucket not listed)."""
 
 
 class StoreError(BookstoreError):

@@ -8,6 +8,8 @@ with a traceback.
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.auth.decorator import authorized
@@ -19,9 +21,13 @@ from .errors import (
     AccessDenied,
     BookstoreError,
     BucketNotFound,
+    InvalidNotebook,
     InvalidPath,
+    InvalidRequest,
+    NotAllowed,
     ObjectNotFound,
     StoreUnavailable,
+    UnsupportedContent,
 )
 
 if TYPE_CHECKING:
@@ -31,6 +37,7 @@ __all__ = [
     "AUTH_RESOURCE",
     "ArchiveStatusHandler",
     "BookstoreAPIHandler",
+    "BookstoreHandlerMixin",
     "BookstoreVersionHandler",
     "default_handlers",
     "load_jupyter_server_extension",
@@ -42,6 +49,10 @@ AUTH_RESOURCE = "bookstore"
 #: HTTP status for each bookstore error (most specific class first).
 ERROR_STATUS: list[tuple[type[BookstoreError], int]] = [
     (InvalidPath, 400),
+    (InvalidRequest, 400),
+    (NotAllowed, 403),
+    (UnsupportedContent, 415),
+    (InvalidNotebook, 422),
     (ObjectNotFound, 404),
     (BucketNotFound, 503),
     (AccessDenied, 503),
@@ -50,13 +61,20 @@ ERROR_STATUS: list[tuple[type[BookstoreError], int]] = [
 ]
 
 
+def json_default(value: Any) -> Any:
+    """JSON for what ``json`` cannot encode: datetimes (contents models) as ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def status_for(error: BookstoreError) -> int:
     """The HTTP status a bookstore error is reported with."""
     return next(status for cls, status in ERROR_STATUS if isinstance(error, cls))
 
 
-class BookstoreAPIHandler(ExtensionHandlerMixin, APIHandler):
-    """Base of bookstore's JSON handlers: access to the app, errors as JSON."""
+class BookstoreHandlerMixin(ExtensionHandlerMixin):
+    """Shared by bookstore's API and page handlers: the app, and errors with their status."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -73,14 +91,35 @@ class BookstoreAPIHandler(ExtensionHandlerMixin, APIHandler):
             status_code = status_for(error)
             http_error = web.HTTPError(status_code, str(error))
             kwargs["exc_info"] = (web.HTTPError, http_error, exc_info[2])
-        super().send_error(status_code, **kwargs)
+        super().send_error(status_code, **kwargs)  # type: ignore[misc]
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         """Log expected bookstore errors in one line, without a traceback."""
         if isinstance(value, BookstoreError):
-            self.log.warning("bookstore: %s %s: %s", self.request.method, self.request.path, value)
+            request = self.request  # type: ignore[attr-defined]
+            self.log.warning("bookstore: %s %s: %s", request.method, request.path, value)
             return
-        super().log_exception(typ, value, tb)
+        super().log_exception(typ, value, tb)  # type: ignore[misc]
+
+
+class BookstoreAPIHandler(BookstoreHandlerMixin, APIHandler):
+    """Base of bookstore's JSON handlers: access to the app, errors as JSON."""
+
+    def json_body(self) -> Any:
+        """The request body parsed as JSON; :class:`InvalidRequest` when it is not."""
+        body = self.request.body
+        if not body:
+            raise InvalidRequest("The request has no body; send a JSON object.")
+        try:
+            return json.loads(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+
+    def finish_json(self, model: Any, status: int = 200) -> None:
+        """Answer ``model`` as JSON (dates in ISO 8601)."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(model, default=json_default))
 
 
 class BookstoreVersionHandler(BookstoreAPIHandler):

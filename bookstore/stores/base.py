@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from traitlets import MetaHasTraits
 from traitlets.config import LoggingConfigurable
 
+from ..errors import BucketNotFound
+
 if TYPE_CHECKING:
     from ..bookstore_config import BookstoreSettings
 
@@ -152,6 +154,16 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
     @abc.abstractmethod
     def bucket(self) -> str:
         """The name by which this store's bucket is addressed (``s3://{bucket}/…``)."""
+
+    def for_bucket(self, bucket: str) -> ObjectStore:
+        """This store's view of ``bucket``, sharing its connections (used to clone from
+        other buckets).  A backend with a single bucket answers only for its own name.
+
+        Raises :class:`~bookstore.errors.BucketNotFound` for a bucket it cannot address.
+        """
+        if bucket == self.bucket:
+            return self
+        raise BucketNotFound(f"The bucket {bucket!r} does not exist in this store")
 
     async def start(self) -> None:
         """Open connections and resources; called once before first use."""

@@ -94,11 +94,26 @@ class S3Store(ObjectStore):
         self._client: Any = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._semaphore: asyncio.Semaphore | None = None
+        #: For a view made by :meth:`for_bucket`: the store owning the client, and the bucket.
+        self._owner: S3Store | None = None
+        self._bucket_name: str | None = None
 
     @property
     def bucket(self) -> str:
-        """The configured ``s3_bucket``."""
-        return str(self.settings.s3_bucket)
+        """The configured ``s3_bucket`` (or the bucket of a :meth:`for_bucket` view)."""
+        return self._bucket_name or str(self.settings.s3_bucket)
+
+    def for_bucket(self, bucket: str) -> S3Store:
+        """A view of another bucket through this store's client and concurrency bound.
+
+        The view needs no :meth:`start` or :meth:`close` of its own.
+        """
+        if bucket == self.bucket:
+            return self
+        view = S3Store(self.settings, parent=self.parent)
+        view._owner = self._owner or self
+        view._bucket_name = bucket
+        return view
 
     @property
     def endpoint_url(self) -> str | None:
@@ -114,7 +129,7 @@ class S3Store(ObjectStore):
 
     async def start(self) -> None:
         """Create the one S3 client this store uses until :meth:`close`."""
-        if self._client is not None:
+        if self._client is not None or self._owner is not None:
             return
         settings = self.settings
         config = AioConfig(
@@ -141,6 +156,8 @@ class S3Store(ObjectStore):
 
     async def close(self) -> None:
         """Close the client and its connection pool."""
+        if self._owner is not None:
+            return
         stack, self._exit_stack = self._exit_stack, None
         self._client = None
         self._semaphore = None
@@ -155,11 +172,13 @@ class S3Store(ObjectStore):
         self, key: str | None = None, version_id: str | None = None
     ) -> AsyncIterator[Any]:
         """The client, within the concurrency bound, with errors translated for ``key``."""
-        if self._client is None or self._semaphore is None:
+        owner = self._owner or self
+        client, semaphore = owner._client, owner._semaphore
+        if client is None or semaphore is None:
             raise StoreUnavailable("The S3 store is not started")
-        async with self._semaphore:
+        async with semaphore:
             with self._errors(key, version_id):
-                yield self._client
+                yield client
 
     @contextlib.contextmanager
     def _errors(self, key: str | None = None, version_id: str | None = None) -> Iterator[None]:

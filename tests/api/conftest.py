@@ -12,9 +12,46 @@ from traitlets.config import Config
 
 
 @pytest.fixture
-def bookstore_config(tmp_path: Path) -> dict[str, Any]:
-    """``BookstoreSettings`` for the server under test: the embedded store by default."""
-    return {"local_store_dir": str(tmp_path / "bookstore-store")}
+def backend(request: pytest.FixtureRequest) -> str:
+    """``"local"`` (the embedded store) unless parametrized indirectly with ``"s3"``."""
+    return str(getattr(request, "param", "local"))
+
+
+#: Apply to a module or test to run it on both backends (SeaweedFS and the embedded store).
+both_backends = pytest.mark.parametrize("backend", ["local", "s3"], indirect=True)
+
+
+@pytest.fixture
+def key_root(request: pytest.FixtureRequest, backend: str) -> str:
+    """A key prefix owned by this test (the shared SeaweedFS bucket has many tests)."""
+    if backend == "s3":
+        return str(request.getfixturevalue("s3_prefix"))
+    return "t"
+
+
+@pytest.fixture
+def bookstore_config(
+    request: pytest.FixtureRequest, backend: str, key_root: str, tmp_path: Path
+) -> dict[str, Any]:
+    """``BookstoreSettings`` for the server under test: the embedded store by default,
+    SeaweedFS for ``backend == "s3"``; workspace and published prefixes under ``key_root``."""
+    config: dict[str, Any] = {
+        "workspace_prefix": f"{key_root}/workspace",
+        "published_prefix": f"{key_root}/published",
+        "archive_spool_dir": str(tmp_path / "spool"),
+        "archive_retry_max_delay": 0.5,
+    }
+    if backend == "s3":
+        config.update(request.getfixturevalue("seaweedfs").settings_dict())
+    else:
+        config["local_store_dir"] = str(tmp_path / "bookstore-store")
+    return config
+
+
+@pytest.fixture
+def bookstore_app(jp_serverapp: Any) -> Any:
+    """The running :class:`~bookstore.app.BookstoreApp`."""
+    return jp_serverapp.web_app.settings["bookstore"]
 
 
 @pytest.fixture

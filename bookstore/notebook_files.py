@@ -1,0 +1,123 @@
+"""Notebooks and files as bytes: validation, serialisation, and contents models.
+
+Publishing turns a notebook (a JSON object) into the bytes stored; cloning turns stored
+bytes back into a model Jupyter's contents manager can save, byte for byte.  Both
+refuse what is not a valid nbformat notebook with
+:class:`~bookstore.errors.InvalidNotebook`, whose message is nbformat's reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import warnings
+from typing import Any
+
+import nbformat
+
+from .errors import InvalidNotebook
+
+__all__ = [
+    "NOTEBOOK_CONTENT_TYPE",
+    "file_model",
+    "is_notebook_path",
+    "notebook_bytes",
+    "parse_notebook_bytes",
+    "validate_notebook",
+]
+
+#: The media type notebooks are stored with.
+NOTEBOOK_CONTENT_TYPE = "application/x-ipynb+json"
+
+#: Longest nbformat reason quoted back to a user.
+_MAX_REASON = 500
+
+
+def is_notebook_path(path: str) -> bool:
+    """True for a path or key that names a notebook (``.ipynb``)."""
+    return path.lower().endswith(".ipynb")
+
+
+def _reason(error: Exception) -> str:
+    text = str(getattr(error, "message", None) or error).strip().splitlines()
+    first = text[0] if text else type(error).__name__
+    return first if len(first) <= _MAX_REASON else first[:_MAX_REASON] + "…"
+
+
+def validate_notebook(content: Any) -> None:
+    """Raise :class:`InvalidNotebook` unless ``content`` is a valid nbformat 4 notebook.
+
+    ``content`` is the parsed JSON; it is not modified.
+    """
+    if not isinstance(content, dict):
+        raise InvalidNotebook("Not a valid notebook: it must be a JSON object.")
+    major = content.get("nbformat")
+    if major != 4:
+        raise InvalidNotebook(
+            f"Not a valid notebook: only nbformat 4 is accepted, not nbformat {major!r}."
+        )
+    minor = content.get("nbformat_minor")
+    if not isinstance(minor, int) or isinstance(minor, bool):
+        raise InvalidNotebook("Not a valid notebook: it has no integer 'nbformat_minor'.")
+    validator = nbformat.validator.get_validator(version=4, version_minor=min(minor, 5))
+    if validator is None:  # pragma: no cover - nbformat ships the v4 schemas
+        raise InvalidNotebook("nbformat has no schema for this notebook version.")
+    try:
+        validator.validate(content)
+    except Exception as exc:  # jsonschema / fastjsonschema errors
+        raise InvalidNotebook(f"Not a valid notebook: {_reason(exc)}") from None
+
+
+def _without_transient(content: dict[str, Any]) -> dict[str, Any]:
+    """A shallow copy of the notebook without what nbformat never writes to disk:
+    the trust signature and the cells' ``trusted`` flags (so a notebook can never
+    arrive trusted through bookstore)."""
+    metadata = {
+        key: value
+        for key, value in content.get("metadata", {}).items()
+        if key not in ("signature", "orig_nbformat", "orig_nbformat_minor")
+    }
+    cells = []
+    for cell in content.get("cells", []):
+        cell_metadata = cell.get("metadata", {})
+        if "trusted" in cell_metadata:
+            untrusted = {k: v for k, v in cell_metadata.items() if k != "trusted"}
+            cells.append({**cell, "metadata": untrusted})
+        else:
+            cells.append(cell)
+    return {**content, "metadata": metadata, "cells": cells}
+
+
+def notebook_bytes(content: Any) -> bytes:
+    """Validate ``content`` and serialise it the way Jupyter writes notebooks
+    (UTF-8 JSON, one-space indent, sorted keys, trailing newline)."""
+    validate_notebook(content)
+    text = json.dumps(_without_transient(content), indent=1, sort_keys=True, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
+def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
+    """Parse and validate stored notebook bytes; raise :class:`InvalidNotebook`."""
+    try:
+        content: dict[str, Any] = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidNotebook(f"Not a notebook: the object is not valid JSON ({exc}).") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        validate_notebook(content)
+    return content
+
+
+def file_model(body: bytes, *, notebook: bool) -> dict[str, Any]:
+    """A contents model that saves ``body`` byte for byte.
+
+    With ``notebook``, ``body`` must be a valid notebook (else :class:`InvalidNotebook`); it is
+    still written as the exact bytes (``type: file``), so nothing is re-serialised or
+    signed as trusted.  Other bytes are saved as text when they are UTF-8, else base64.
+    """
+    if notebook:
+        parse_notebook_bytes(body)
+    try:
+        return {"type": "file", "format": "text", "content": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"type": "file", "format": "base64", "content": base64.b64encode(body).decode()}
