@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 PORT ?= 8888
 # Jupyter refuses to run as root unless told so (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+# apt-get needs root: sudo (never prompting) when not root already.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test install lint typecheck pytest bench clean
+.PHONY: run test install browser lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +26,16 @@ install: $(STAMP)
 run: install
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser $(ROOT_FLAG)
 
+# Debian's Chromium for tests/browser (driven by Playwright; never `playwright install`).
+# Installing it may fail (no apt, no root): make goes on and those tests skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium; \
+	} || echo "warning: could not install chromium: the tests in tests/browser will be skipped"
+
 lint: install
 	$(BIN)/ruff check bookstore tests benchmarks
 	$(BIN)/ruff format --check bookstore tests benchmarks
@@ -31,7 +43,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

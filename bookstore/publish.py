@@ -16,6 +16,7 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from .clone import clone_page_url
 from .errors import InvalidPath, InvalidRequest, ObjectNotFound, UnsupportedContent
 from .handlers import BookstoreAPIHandler
 from .notebook_files import NOTEBOOK_CONTENT_TYPE, is_notebook_path, notebook_bytes
@@ -160,7 +161,12 @@ class BookstorePublishHandler(BookstoreAPIHandler):
         path = notebook_path(path)
         request = parse_publish_request(self.json_body(), path)
         publisher = await self.publisher()
-        self.finish(await publisher.publish(path, request))
+        self.finish(self._with_clone_url(await publisher.publish(path, request)))
+
+    def _with_clone_url(self, result: dict[str, Any]) -> dict[str, Any]:
+        """Add the landing-page link that clones exactly this published version."""
+        url = clone_page_url(self.base_url, result["bucket"], result["key"], result["versionID"])
+        return {**result, "clone_url": url}
 
     # bookstore 2.2 published with POST; keep old clients working.
     post = put
@@ -172,14 +178,10 @@ class BookstorePublishHandler(BookstoreAPIHandler):
         publisher = await self.publisher()
         info = await publisher.info(path)
         assert info.version_id is not None
-        self.finish(
-            publisher.result(
-                info.key,
-                info.version_id,
-                size=info.size,
-                last_modified=info.last_modified.isoformat(),
-            )
+        result = publisher.result(
+            info.key, info.version_id, size=info.size, last_modified=info.last_modified.isoformat()
         )
+        self.finish(self._with_clone_url(result))
 
     @web.authenticated
     @authorized

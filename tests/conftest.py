@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-pytest_plugins = ["jupyter_server.pytest_plugin", "tests.s3rig"]
+pytest_plugins = ["jupyter_server.pytest_plugin", "tests.s3rig", "tests.server_fixtures"]
 
 #: Environment variables that would point bookstore or botocore somewhere else.
 _LEAKY_ENV_PREFIXES = ("JPYNB_S3_", "AWS_")

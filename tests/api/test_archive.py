@@ -13,39 +13,14 @@ from bookstore.app import BookstoreApp
 from bookstore.stores.base import ObjectStore
 from tests.notebooks import first_cell, make_notebook
 from tests.paging import all_versions
+from tests.server_fixtures import both_backends
 
-
-@pytest.fixture(params=["local", "s3"])
-def backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def workspace_prefix(request: pytest.FixtureRequest, backend: str) -> str:
-    if backend == "s3":
-        return f"{request.getfixturevalue('s3_prefix')}/workspace"
-    return "workspace"
+pytestmark = both_backends
 
 
 @pytest.fixture
-def bookstore_config(
-    request: pytest.FixtureRequest, backend: str, workspace_prefix: str, tmp_path: Path
-) -> dict[str, Any]:
-    config: dict[str, Any] = {
-        "workspace_prefix": workspace_prefix,
-        "archive_spool_dir": str(tmp_path / "spool"),
-        "archive_retry_max_delay": 0.5,
-    }
-    if backend == "s3":
-        config.update(request.getfixturevalue("seaweedfs").settings_dict())
-    else:
-        config["local_store_dir"] = str(tmp_path / "store")
-    return config
-
-
-@pytest.fixture
-def bookstore_app(jp_serverapp: Any) -> BookstoreApp:
-    return jp_serverapp.web_app.settings["bookstore"]  # type: ignore[no-any-return]
+def workspace_prefix(key_root: str) -> str:
+    return f"{key_root}/workspace"
 
 
 async def save(jp_fetch: Any, path: str, notebook: dict[str, Any]) -> Any:

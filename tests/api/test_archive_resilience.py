@@ -21,11 +21,6 @@ def jp_root_dir(jp_root_dir: Path) -> Path:
     return jp_root_dir
 
 
-@pytest.fixture
-def bookstore_app(jp_serverapp: Any) -> BookstoreApp:
-    return jp_serverapp.web_app.settings["bookstore"]  # type: ignore[no-any-return]
-
-
 class TestS3Outage:
     @pytest.fixture
     def bookstore_config(self, seaweedfs: Any, s3_prefix: str, tmp_path: Path) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.api.conftest import both_backends
 from tests.notebooks import first_cell, make_notebook
+from tests.server_fixtures import both_backends
 
 pytestmark = both_backends
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import both_backends
 from tests.notebooks import make_notebook
+from tests.server_fixtures import both_backends
 
 pytestmark = both_backends
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import both_backends
 from tests.notebooks import first_cell, make_notebook
 from tests.paging import all_versions
+from tests.server_fixtures import both_backends
 
 pytestmark = both_backends
 
@@ -41,6 +41,10 @@ async def test_publish_stores_a_new_version_each_time(
     assert first["key"] == key
     assert first["path"] == "team/report.ipynb"
     assert first["versionID"]
+    assert first["clone_url"].endswith(
+        f"bookstore/clone?s3_bucket={store.bucket}&s3_key={key.replace('/', '%2F')}"
+        f"&s3_version_id={first['versionID']}"
+    )
 
     status, second = await fetch_json(
         "api/bookstore/publish/team/report.ipynb",
