@@ -118,7 +118,7 @@ class S3CloneSource:
         normalized = normalize_path(key, what="s3_key")
         if not normalized or key.endswith("/"):
             raise InvalidPath(f"The s3_key {key!r} does not name an object.")
-        return key
+        return normalized
 
     @contextlib.contextmanager
     def _missing_bucket(self, bucket: str) -> Iterator[None]:
@@ -313,8 +313,9 @@ class BookstoreCloneHandler(BookstorePageHandler):
         source = await self.bookstore.s3_clone_source()
         info = await source.describe(request)
         params = self.construct_template_params(
-            request.s3_bucket or source.store.bucket, request.s3_key, info
+            request.s3_bucket or source.store.bucket, info.key, info
         )
+        params["target_path"] = request.target_path or params["name"]
         self.finish(self.render_page("clone.html", **params))
 
 
@@ -354,11 +355,13 @@ class BookstoreFSCloneHandler(BookstorePageHandler):
         source = self.bookstore.fs_clone_source()
         relpath = self.get_query_argument("relpath", "")
         stat = await source.describe(relpath)
+        name = posixpath.basename(relpath)
         self.finish(
             self.render_page(
                 "fs_clone.html",
                 relpath=relpath,
-                name=posixpath.basename(relpath),
+                name=name,
+                target_path=self.get_query_argument("target_path", "") or name,
                 size=stat.st_size,
                 last_modified=_mtime(stat).strftime("%Y-%m-%d %H:%M:%S UTC"),
                 api_url=f"{self.base_url}api/bookstore/fs-clone",

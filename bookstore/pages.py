@@ -12,7 +12,7 @@ from http.client import responses
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
@@ -36,9 +36,13 @@ def template_environment() -> Environment:
 class BookstorePageHandler(BookstoreHandlerMixin, JupyterHandler):
     """Base of bookstore's HTML pages: rendering, and errors as pages."""
 
+    def get_template(self, name: str) -> Template:
+        """The Jinja template ``name`` of bookstore's pages (the seed's name, kept)."""
+        return template_environment().get_template(name)
+
     def render_page(self, template_name: str, /, **params: Any) -> str:
         """Render ``template_name`` with ``params`` plus ``base_url`` and the XSRF token."""
-        template = template_environment().get_template(template_name)
+        template = self.get_template(template_name)
         return template.render(
             base_url=self.base_url,
             xsrf_token=self.xsrf_token.decode("ascii"),

@@ -327,10 +327,15 @@ async def test_landing_page_for_a_past_version(jp_fetch: Any, store: Any, key_ro
     key = f"{key_root}/published/p.ipynb"
     old = await store.put(key, NOTEBOOK_BYTES)
     await store.put(key, NOTEBOOK_BYTES + b" ")
-    page = await jp_fetch("bookstore/clone", params={"s3_key": key, "s3_version_id": old})
+    page = await jp_fetch(
+        "bookstore/clone",
+        params={"s3_key": f"/{key}", "s3_version_id": old, "target_path": "inbox/"},
+    )
     html = page.body.decode()
     assert old in html
     assert "(latest)" not in html
+    assert 'value="inbox/"' in html
+    assert f'id="clone-key">{key}<' in html
 
 
 @pytest.mark.parametrize(
