@@ -71,6 +71,10 @@ def expand_prefix(prefix: str, username: str) -> str:
     return prefix.replace("{username}", username)
 
 
+#: Seconds a new upload task waits before its first upload.
+UPLOAD_START_DELAY = 0.05
+
+
 class Archiver(LoggingConfigurable):
     """Turns saves into versions, durably and in order, off the request path.
 
@@ -199,6 +203,9 @@ class Archiver(LoggingConfigurable):
         queue = self._queues[key]
         delay = 0.0
         try:
+            # Let the request that saved the file answer before its upload competes with it
+            # for the event loop (saves and clones reply sooner; the version lands ~50 ms later).
+            await asyncio.sleep(UPLOAD_START_DELAY)
             while queue:
                 entry = queue[0]
                 try:

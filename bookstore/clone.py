@@ -21,12 +21,15 @@ import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import nbformat
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import ensure_async
+from nbformat.v4.rwbase import rejoin_lines, strip_transient
 from tornado import web
 
 from .errors import (
@@ -37,7 +40,7 @@ from .errors import (
     ObjectNotFound,
 )
 from .handlers import BookstoreAPIHandler
-from .notebook_files import file_model, is_notebook_path
+from .notebook_files import file_model, is_notebook_path, run_cpu
 from .pages import BookstorePageHandler
 from .s3_paths import normalize_path
 from .stores.base import ObjectInfo, ObjectStore
@@ -78,6 +81,8 @@ class CloneRequest:
     s3_key: str
     s3_version_id: str | None = None
     target_path: str | None = None
+    #: Whether the reply carries the file's content (like ``?content=0`` of Jupyter's API).
+    with_content: bool = True
 
     @classmethod
     def from_json(cls, data: Any) -> CloneRequest:
@@ -89,7 +94,15 @@ class CloneRequest:
             s3_key=_text_field(data, "s3_key", required=True) or "",
             s3_version_id=_text_field(data, "s3_version_id"),
             target_path=_text_field(data, "target_path"),
+            with_content=_content_flag(data),
         )
+
+
+def _content_flag(data: dict[str, Any]) -> bool:
+    value = data.get("content", True)
+    if not isinstance(value, bool):
+        raise InvalidRequest("'content' must be true or false.")
+    return value
 
 
 def _mtime(stat: os.stat_result) -> datetime:
@@ -238,28 +251,48 @@ class WorkspaceWriter:
 
     async def write_new(self, folder: str, name: str, model: dict[str, Any]) -> dict[str, Any]:
         """Save ``model`` as a new file ``name`` in ``folder`` (created when missing) and
-        return its full contents model."""
+        return its contents model without content."""
         cm = self.contents_manager
         async with self._lock:
             with self._errors():
                 await self._make_folders(folder)
                 name = await ensure_async(cm.increment_filename(name, folder, insert="-"))
                 path = f"{folder}/{name}" if folder else name
-                await ensure_async(cm.save(model, path))
-        with self._errors():
-            saved: dict[str, Any] = await ensure_async(cm.get(path, content=True))
+                saved: dict[str, Any] = await ensure_async(cm.save(model, path))
         return saved
 
     async def clone_bytes(
-        self, source_name: str, body: bytes, target_path: str | None
+        self, source_name: str, body: bytes, target_path: str | None, *, with_content: bool = True
     ) -> dict[str, Any]:
-        """Validate and write ``body`` (from a file called ``source_name``)."""
+        """Validate and write ``body`` (from a file called ``source_name``); return the new
+        file's contents model, with its content unless ``with_content`` is false.
+
+        The content of the reply is built from the bytes just validated and written (the
+        same model Jupyter's ``get`` would answer, without reading and validating the file
+        a second time).
+        """
         folder, name = await self.target(source_name, target_path)
         if not name:
             raise InvalidPath(f"The target_path {target_path!r} names no file.")
         notebook = is_notebook_path(source_name) or is_notebook_path(name)
-        model = await asyncio.to_thread(file_model, body, notebook=notebook)
-        return await self.write_new(folder, name, model)
+        save_model, parsed = await run_cpu(len(body), partial(file_model, notebook=notebook), body)
+        saved = await self.write_new(folder, name, save_model)
+        if not with_content:
+            return saved
+        if saved.get("type") == "notebook" and parsed is not None:
+            # What nbformat.read gives, minus its second validation.
+            content = strip_transient(rejoin_lines(nbformat.from_dict(parsed)))
+            self.contents_manager.mark_trusted_cells(content, saved["path"])
+            saved.update(content=content, format="json")
+        else:
+            saved.update(content=save_model["content"], format=save_model["format"])
+            if saved.get("mimetype") is None and saved.get("type") == "file":
+                saved["mimetype"] = _DEFAULT_MIMETYPES[save_model["format"]]
+        return saved
+
+
+#: The mimetype Jupyter gives a file it cannot guess one for, by format.
+_DEFAULT_MIMETYPES = {"text": "text/plain", "base64": "application/octet-stream"}
 
 
 def _open_url_base(handler: BookstorePageHandler) -> str:
@@ -334,7 +367,7 @@ class BookstoreCloneAPIHandler(BookstoreAPIHandler):
         info, body = await source.fetch(request)
         bucket = request.s3_bucket or source.store.bucket
         model = await self.bookstore.workspace_writer.clone_bytes(
-            _basename(request.s3_key), body, request.target_path
+            _basename(request.s3_key), body, request.target_path, with_content=request.with_content
         )
         model["s3_path"] = f"s3://{bucket}/{info.key}"
         model["versionID"] = info.version_id
@@ -383,9 +416,10 @@ class BookstoreFSCloneAPIHandler(BookstoreAPIHandler):
         source = self.bookstore.fs_clone_source()
         relpath = data.get("relpath")
         target_path = _text_field(data, "target_path")
+        with_content = _content_flag(data)
         body = await source.read(relpath)
         model = await self.bookstore.workspace_writer.clone_bytes(
-            posixpath.basename(str(relpath)), body, target_path
+            posixpath.basename(str(relpath)), body, target_path, with_content=with_content
         )
         model["relpath"] = relpath
         self.finish_json(model)

@@ -9,7 +9,7 @@ with a traceback.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, cast
 
 from jupyter_server.auth.decorator import authorized
@@ -62,9 +62,12 @@ ERROR_STATUS: list[tuple[type[BookstoreError], int]] = [
 
 
 def json_default(value: Any) -> Any:
-    """JSON for what ``json`` cannot encode: datetimes (contents models) as ISO 8601."""
+    """JSON for what ``json`` cannot encode: datetimes (contents models) as ISO 8601 in
+    UTC with a ``Z``, as Jupyter's own contents API writes them."""
     if isinstance(value, datetime):
-        return value.isoformat()
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 

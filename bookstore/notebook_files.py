@@ -8,14 +8,18 @@ refuse what is not a valid nbformat notebook with
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import warnings
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import nbformat
 
 from .errors import InvalidNotebook
+
+T = TypeVar("T")
 
 __all__ = [
     "NOTEBOOK_CONTENT_TYPE",
@@ -23,11 +27,15 @@ __all__ = [
     "is_notebook_path",
     "notebook_bytes",
     "parse_notebook_bytes",
+    "run_cpu",
     "validate_notebook",
 ]
 
 #: The media type notebooks are stored with.
 NOTEBOOK_CONTENT_TYPE = "application/x-ipynb+json"
+
+#: Bodies up to this size are parsed and validated on the event loop; bigger ones in a thread.
+INLINE_CPU_BYTES = 256 * 1024
 
 #: Longest nbformat reason quoted back to a user.
 _MAX_REASON = 500
@@ -108,16 +116,29 @@ def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
     return content
 
 
-def file_model(body: bytes, *, notebook: bool) -> dict[str, Any]:
-    """A contents model that saves ``body`` byte for byte.
+def file_model(body: bytes, *, notebook: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A contents model that saves ``body`` byte for byte, and the parsed notebook.
 
     With ``notebook``, ``body`` must be a valid notebook (else :class:`InvalidNotebook`); it is
     still written as the exact bytes (``type: file``), so nothing is re-serialised or
     signed as trusted.  Other bytes are saved as text when they are UTF-8, else base64.
     """
-    if notebook:
-        parse_notebook_bytes(body)
+    parsed = parse_notebook_bytes(body) if notebook else None
     try:
-        return {"type": "file", "format": "text", "content": body.decode("utf-8")}
+        model = {"type": "file", "format": "text", "content": body.decode("utf-8")}
     except UnicodeDecodeError:
-        return {"type": "file", "format": "base64", "content": base64.b64encode(body).decode()}
+        model = {
+            "type": "file",
+            "format": "base64",
+            "content": base64.encodebytes(body).decode("ascii"),
+        }
+    return model, parsed
+
+
+async def run_cpu(size: int, func: Callable[..., T], /, *args: Any) -> T:
+    """Run CPU-bound ``func`` (parsing, validation, serialisation) for a body of ``size``
+    bytes: inline up to :data:`INLINE_CPU_BYTES` (a few milliseconds, as Jupyter's own
+    contents handler does), else in a worker thread so the event loop stays responsive."""
+    if size <= INLINE_CPU_BYTES:
+        return func(*args)
+    return await asyncio.to_thread(func, *args)

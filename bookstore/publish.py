@@ -8,7 +8,6 @@ version of ``{published_prefix}/{path}``; ``DELETE`` unpublishes (the history st
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from tornado import web
 from .clone import clone_page_url
 from .errors import InvalidPath, InvalidRequest, ObjectNotFound, UnsupportedContent
 from .handlers import BookstoreAPIHandler
-from .notebook_files import NOTEBOOK_CONTENT_TYPE, is_notebook_path, notebook_bytes
+from .notebook_files import NOTEBOOK_CONTENT_TYPE, is_notebook_path, notebook_bytes, run_cpu
 from .s3_paths import normalize_path, s3_key
 from .stores.base import ObjectInfo, ObjectStore
 
@@ -52,9 +51,11 @@ class PublishRequest:
     content: Any = None
     version_id: str | None = None
     source_path: str | None = None
+    #: Size of the request body, in bytes.
+    size: int = 0
 
 
-def parse_publish_request(body: Any, path: str) -> PublishRequest:
+def parse_publish_request(body: Any, path: str, *, size: int = 0) -> PublishRequest:
     """Check the shape of a publish body (already parsed JSON).
 
     Raises :class:`InvalidRequest` (400) for a wrong shape and
@@ -78,7 +79,7 @@ def parse_publish_request(body: Any, path: str) -> PublishRequest:
         )
     if kind != "notebook":
         raise UnsupportedContent(f"Only notebooks can be published, not type {kind!r}.")
-    return PublishRequest(content=body["content"])
+    return PublishRequest(content=body["content"], size=size)
 
 
 class Publisher:
@@ -110,7 +111,7 @@ class Publisher:
         key = self.key_for(path)
         if request.version_id is not None:
             return await self._publish_version(key, request)
-        body = await asyncio.to_thread(notebook_bytes, request.content)
+        body = await run_cpu(request.size, notebook_bytes, request.content)
         version_id = await self.store.put(
             key,
             body,
@@ -159,7 +160,7 @@ class BookstorePublishHandler(BookstoreAPIHandler):
     async def put(self, path: str) -> None:
         """Publish the notebook in the body, or an archived version, at ``path``."""
         path = notebook_path(path)
-        request = parse_publish_request(self.json_body(), path)
+        request = parse_publish_request(self.json_body(), path, size=len(self.request.body))
         publisher = await self.publisher()
         self.finish(self._with_clone_url(await publisher.publish(path, request)))
 

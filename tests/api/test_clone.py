@@ -53,6 +53,33 @@ async def test_clone_latest_notebook_byte_exact(
     assert model["s3_path"] == f"s3://{store.bucket}/{key}"
     assert model["versionID"] == version
     assert (jp_root_dir / "report.ipynb").read_bytes() == NOTEBOOK_BYTES
+    # The reply is the model Jupyter itself answers for the new file.
+    _, contents = await fetch_json("api/contents/report.ipynb")
+    assert {**model, "s3_path": None, "versionID": None} == {
+        **contents,
+        "s3_path": None,
+        "versionID": None,
+    }
+
+
+async def test_reply_without_content(
+    fetch_json: Any, store: Any, key_root: str, jp_root_dir: Path
+) -> None:
+    key = f"{key_root}/published/lean.ipynb"
+    await store.put(key, NOTEBOOK_BYTES)
+    status, model = await fetch_json(
+        "api/bookstore/clone", method="POST", body={"s3_key": key, "content": False}
+    )
+    assert status == 200, model
+    assert model["content"] is None
+    assert model["type"] == "notebook"
+    assert model["path"] == "lean.ipynb"
+    assert (jp_root_dir / "lean.ipynb").read_bytes() == NOTEBOOK_BYTES
+    status, reply = await fetch_json(
+        "api/bookstore/clone", method="POST", body={"s3_key": key, "content": "no"}
+    )
+    assert status == 400
+    assert "'content' must be true or false" in reply["message"]
 
 
 async def test_clone_a_past_version(fetch_json: Any, store: Any, key_root: str) -> None:
@@ -138,6 +165,9 @@ async def test_other_objects_are_cloned_byte_exact(
         assert base64.b64decode(model["content"]) == body_bytes
     else:
         assert model["content"].encode() == body_bytes
+    _, contents = await fetch_json(f"api/contents/{name}")
+    for field in ("name", "path", "type", "format", "mimetype", "content", "size", "writable"):
+        assert model[field] == contents[field], field
 
 
 @pytest.mark.parametrize(
