@@ -105,6 +105,18 @@ def _content_flag(data: dict[str, Any]) -> bool:
     return value
 
 
+#: The longest file or folder name most file systems take, in bytes.
+MAX_NAME_BYTES = 255
+
+
+def _check_name_length(name: str) -> None:
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise InvalidPath(
+            f"The name {name[:40]!r}… is longer than {MAX_NAME_BYTES} bytes; choose a shorter "
+            "target_path."
+        )
+
+
 def _mtime(stat: os.stat_result) -> datetime:
     return datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
 
@@ -172,10 +184,11 @@ class FileSystemSource:
         try:
             normalize_path(relpath, what="relpath")
             path = (self.basedir / relpath).resolve()
-        except (InvalidPath, OSError, RuntimeError):
+            if not path.is_relative_to(self.basedir) or not path.is_file():
+                raise missing
+        except (InvalidPath, OSError, RuntimeError, ValueError):
+            # Escapes, loops, names too long for the file system, undecodable text.
             raise missing from None
-        if not path.is_relative_to(self.basedir) or not path.is_file():
-            raise missing
         return path
 
     async def describe(self, relpath: Any) -> os.stat_result:
@@ -236,6 +249,8 @@ class WorkspaceWriter:
         if is_folder:
             return normalized, source_name
         folder, _, name = normalized.rpartition("/")
+        for part in normalized.split("/"):
+            _check_name_length(part)
         return folder, name
 
     async def _make_folders(self, folder: str) -> None:
@@ -257,6 +272,7 @@ class WorkspaceWriter:
             with self._errors():
                 await self._make_folders(folder)
                 name = await ensure_async(cm.increment_filename(name, folder, insert="-"))
+                _check_name_length(name)
                 path = f"{folder}/{name}" if folder else name
                 saved: dict[str, Any] = await ensure_async(cm.save(model, path))
         return saved

@@ -117,6 +117,8 @@ class BookstoreAPIHandler(BookstoreHandlerMixin, APIHandler):
             return json.loads(body)
         except (UnicodeDecodeError, ValueError) as exc:
             raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidRequest("The request body is nested too deeply.") from None
 
     def finish_json(self, model: Any, status: int = 200) -> None:
         """Answer ``model`` as JSON (dates in ISO 8601)."""

@@ -101,7 +101,12 @@ def notebook_bytes(content: Any) -> bytes:
     (UTF-8 JSON, one-space indent, sorted keys, trailing newline)."""
     validate_notebook(content)
     text = json.dumps(_without_transient(content), indent=1, sort_keys=True, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidNotebook(
+            "Not a valid notebook: it contains text that is not valid Unicode (a lone surrogate)."
+        ) from None
 
 
 def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
@@ -110,6 +115,8 @@ def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
         content: dict[str, Any] = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidNotebook(f"Not a notebook: the object is not valid JSON ({exc}).") from None
+    except RecursionError:
+        raise InvalidNotebook("Not a notebook: the object's JSON is nested too deeply.") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         validate_notebook(content)

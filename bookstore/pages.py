@@ -43,11 +43,9 @@ class BookstorePageHandler(BookstoreHandlerMixin, JupyterHandler):
     def render_page(self, template_name: str, /, **params: Any) -> str:
         """Render ``template_name`` with ``params`` plus ``base_url`` and the XSRF token."""
         template = self.get_template(template_name)
-        return template.render(
-            base_url=self.base_url,
-            xsrf_token=self.xsrf_token.decode("ascii"),
-            **params,
-        )
+        if "xsrf_token" not in params:
+            params["xsrf_token"] = self.xsrf_token.decode("ascii")
+        return template.render(base_url=self.base_url, **params)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Render ``error.html``: the status, its name and a message a person can act on."""
@@ -64,6 +62,9 @@ class BookstorePageHandler(BookstoreHandlerMixin, JupyterHandler):
         self.finish(
             self.render_page(
                 "error.html",
+                # Errors can come before the user is known (tornado refusing the request
+                # early), when no XSRF token can be made; the error page needs none.
+                xsrf_token="",
                 status_code=status_code,
                 status_message=responses.get(status_code, "Error"),
                 message=message,

@@ -30,6 +30,10 @@ def normalize_path(path: str, *, what: str = "path") -> str:
         return ""
     if any(ord(char) < 32 or char == "\x7f" for char in stripped):
         raise InvalidPath(f"The {what} contains a control character.")
+    try:
+        stripped.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPath(f"The {what} is not valid Unicode text (a lone surrogate).") from None
     if "\\" in stripped:
         raise InvalidPath(f"The {what} {stripped!r} contains a backslash; use '/'.")
     for segment in stripped.split("/"):

@@ -30,12 +30,21 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from traitlets import MetaHasTraits
 from traitlets.config import LoggingConfigurable
 
-from ..errors import BucketNotFound
+from ..errors import BucketNotFound, InvalidPath
 
 if TYPE_CHECKING:
     from ..bookstore_config import BookstoreSettings
 
-__all__ = ["ObjectInfo", "ObjectStore", "Page", "StoreStatus", "StoredObject"]
+__all__ = [
+    "ObjectInfo",
+    "ObjectStore",
+    "Page",
+    "StoreStatus",
+    "StoredObject",
+    "check_key",
+    "check_text",
+    "usable_version_id",
+]
 
 T = TypeVar("T")
 
@@ -235,6 +244,36 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
     async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
         """Copy the latest (or the given) version of ``src_key`` server-side to a new
         version of ``dst_key``; return the new version id."""
+
+
+def check_key(key: Any) -> None:
+    """Refuse keys no backend can store faithfully: not a string, empty, NUL characters or
+    lone surrogates (:class:`~bookstore.errors.InvalidPath`)."""
+    check_text(key, "key")
+    if not key:
+        raise InvalidPath("An object key may not be empty")
+
+
+def check_text(value: Any, what: str) -> None:
+    """Refuse a string that cannot travel as UTF-8 or holds NUL characters."""
+    if not isinstance(value, str):
+        raise InvalidPath(f"An object {what} must be a string")
+    if "\x00" in value:
+        raise InvalidPath(f"An object {what} may not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidPath(f"An object {what} must be valid Unicode") from exc
+
+
+def usable_version_id(version_id: Any) -> bool:
+    """True when ``version_id`` could be a version id at all (printable ASCII, as S3's are):
+    anything else names no version and is answered with ``VersionNotFound``."""
+    return (
+        isinstance(version_id, str)
+        and 0 < len(version_id) <= 1024
+        and all("!" <= char <= "~" for char in version_id)
+    )
 
 
 def clamp_limit(limit: int) -> int:

@@ -33,7 +33,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..errors import InvalidPath, ObjectNotFound, StoreError, StoreUnavailable, VersionNotFound
-from .base import ObjectInfo, ObjectStore, Page, StoredObject, StoreStatus, clamp_limit
+from .base import (
+    ObjectInfo,
+    ObjectStore,
+    Page,
+    StoredObject,
+    StoreStatus,
+    check_key,
+    check_text,
+    clamp_limit,
+)
 
 if TYPE_CHECKING:
     from ..bookstore_config import BookstoreSettings
@@ -94,24 +103,6 @@ def _now_us() -> int:
 def _datetime(us: int) -> datetime:
     """The aware UTC datetime of ``us`` microseconds since the epoch (exact)."""
     return _EPOCH + timedelta(microseconds=us)
-
-
-def _check_text(value: Any, what: str) -> None:
-    """Refuse strings SQLite cannot store and compare faithfully (NUL, lone surrogates)."""
-    if not isinstance(value, str):
-        raise InvalidPath(f"An object {what} must be a string")
-    if "\x00" in value:
-        raise InvalidPath(f"An object {what} may not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidPath(f"An object {what} must be valid Unicode") from exc
-
-
-def _check_key(key: Any) -> None:
-    _check_text(key, "key")
-    if not key:
-        raise InvalidPath("An object key may not be empty")
 
 
 def _encodable(value: str) -> bool:
@@ -549,36 +540,36 @@ class LocalStore(ObjectStore):
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         """Store ``body`` as a new version of ``key``; returns its version id."""
-        _check_key(key)
+        check_key(key)
         return await self._run(self._put_sync, key, bytes(body), content_type, metadata or {})
 
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:
         """The latest or the given version of ``key``, with its body."""
-        _check_key(key)
+        check_key(key)
         return await self._run(self._get_sync, key, version_id)
 
     async def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         """The latest or the given version of ``key``, without its body."""
-        _check_key(key)
+        check_key(key)
         return await self._run(self._head_sync, key, version_id)
 
     async def delete(self, key: str) -> None:
         """Write a delete marker for ``key`` (a no-op when it is missing or deleted)."""
-        _check_key(key)
+        check_key(key)
         await self._run(self._delete_sync, key)
 
     async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
         """A new version of ``dst_key`` sharing the blob of ``src_key``'s latest (or given)
         version, its content type and metadata."""
-        _check_key(src_key)
-        _check_key(dst_key)
+        check_key(src_key)
+        check_key(dst_key)
         return await self._run(self._copy_sync, src_key, dst_key, version_id)
 
     async def list_versions(
         self, key: str, *, limit: int = 100, token: str | None = None
     ) -> Page[ObjectInfo]:
         """The versions of exactly ``key``, newest first, without delete markers."""
-        _check_key(key)
+        check_key(key)
         before = _decode_seq_token(token) if token else _MAX_SEQ
         return await self._run(self._list_versions_sync, key, clamp_limit(limit), before)
 
@@ -587,7 +578,7 @@ class LocalStore(ObjectStore):
     ) -> Page[ObjectInfo]:
         """The current keys starting with ``prefix`` in code point order, each with its
         latest version (``version_id`` included)."""
-        _check_text(prefix, "key prefix")
+        check_text(prefix, "key prefix")
         after = _decode_key_token(token) if token else None
         return await self._run(self._list_keys_sync, prefix, clamp_limit(limit), after)
 

@@ -45,7 +45,10 @@ from .base import (
     Page,
     StoredObject,
     StoreStatus,
+    check_key,
+    check_text,
     clamp_limit,
+    usable_version_id,
 )
 
 if TYPE_CHECKING:
@@ -226,6 +229,7 @@ class S3Store(ObjectStore):
         metadata: Mapping[str, str] | None = None,
     ) -> str:
         """``PutObject``; returns the new version id (``"null"`` in an unversioned bucket)."""
+        self._check(key)
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": body}
         if content_type:
             params["ContentType"] = content_type
@@ -237,6 +241,7 @@ class S3Store(ObjectStore):
 
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:
         """``GetObject`` of the latest or the given version, body read in full."""
+        self._check(key, version_id)
 
         async def fetch() -> tuple[Mapping[str, Any], bytes]:
             async with self._request(key, version_id) as client:
@@ -249,6 +254,7 @@ class S3Store(ObjectStore):
 
     async def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         """``HeadObject`` of the latest or the given version."""
+        self._check(key, version_id)
 
         async def fetch() -> tuple[Mapping[str, Any], None]:
             async with self._request(key, version_id) as client:
@@ -283,6 +289,13 @@ class S3Store(ObjectStore):
             return None
         return str(response.get("VersionId") or NULL_VERSION)
 
+    @staticmethod
+    def _check(key: str, version_id: str | None = None) -> None:
+        """Refuse before sending what S3 could not take (botocore would fail to encode it)."""
+        check_key(key)
+        if version_id is not None and not usable_version_id(version_id):
+            raise VersionNotFound(f"{key} has no version {version_id!r}")
+
     def _object_params(self, key: str, version_id: str | None) -> dict[str, Any]:
         params = {"Bucket": self.bucket, "Key": key}
         if version_id is not None:
@@ -308,6 +321,7 @@ class S3Store(ObjectStore):
 
     async def delete(self, key: str) -> None:
         """``DeleteObject`` without a version id: adds a delete marker, keeps the history."""
+        self._check(key)
         try:
             async with self._request(key) as client:
                 await client.delete_object(Bucket=self.bucket, Key=key)
@@ -316,6 +330,8 @@ class S3Store(ObjectStore):
 
     async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
         """Server-side ``CopyObject``; returns the new version id of ``dst_key``."""
+        self._check(src_key, version_id)
+        self._check(dst_key)
         source = {"Bucket": self.bucket, "Key": src_key}
         if version_id is not None:
             source["VersionId"] = version_id
@@ -336,6 +352,7 @@ class S3Store(ObjectStore):
         token encodes the last version returned; the next page resumes right after it
         (``KeyMarker=key``, ``VersionIdMarker=<that version>``).
         """
+        check_key(key)
         limit = clamp_limit(limit)
         marker = _decode_token(token, key) if token else None
         items: list[ObjectInfo] = []
@@ -392,6 +409,7 @@ class S3Store(ObjectStore):
     ) -> Page[ObjectInfo]:
         """``ListObjectsV2``: current keys under ``prefix`` in key order (``version_id`` is
         None: S3 does not report it here); the token is S3's continuation token."""
+        check_text(prefix, "prefix")
         params: dict[str, Any] = {
             "Bucket": self.bucket,
             "Prefix": prefix,

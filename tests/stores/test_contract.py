@@ -8,7 +8,7 @@ from datetime import timezone
 
 import pytest
 
-from bookstore.errors import ObjectNotFound, VersionNotFound
+from bookstore.errors import InvalidPath, ObjectNotFound, VersionNotFound
 from bookstore.stores.base import ObjectStore
 from tests.paging import all_versions
 
@@ -263,3 +263,28 @@ async def test_check_reports_a_usable_versioned_store(store: ObjectStore) -> Non
     assert status.bucket == store.bucket
     assert status.error is None
     assert "/" not in status.location or status.location.startswith("http")
+
+
+@pytest.mark.parametrize("bad_key", ["\ud800.ipynb", "nul\x00key", ""])
+async def test_keys_no_backend_can_hold_are_invalid(
+    store: ObjectStore, prefix: str, bad_key: str
+) -> None:
+    key = f"{prefix}/{bad_key}" if bad_key else ""
+    with pytest.raises(InvalidPath):
+        await store.put(key, b"x")
+    with pytest.raises(InvalidPath):
+        await store.get(key)
+    with pytest.raises(InvalidPath):
+        await store.list_versions(key)
+
+
+@pytest.mark.parametrize("bad_version", ["\ud800", "\x00", "v\nx", "x" * 2000])
+async def test_impossible_version_ids_are_not_found(
+    store: ObjectStore, prefix: str, bad_version: str
+) -> None:
+    key = f"{prefix}/v.ipynb"
+    await store.put(key, b"x")
+    with pytest.raises(VersionNotFound):
+        await store.get(key, bad_version)
+    with pytest.raises(VersionNotFound):
+        await store.head(key, bad_version)
