@@ -129,9 +129,9 @@ class BookstoreApp(ExtensionApp):
         if not published_prefix:
             raise NotAllowed("Publishing is off: BookstoreSettings.published_prefix is empty.")
         try:
-            workspace_prefix = self.workspace_key_prefix()
+            workspace_prefix: str | None = self.workspace_key_prefix() or None
         except InvalidPath:
-            workspace_prefix = ""
+            workspace_prefix = None
         return Publisher(
             await self.ready_store(),
             published_prefix=published_prefix,
@@ -152,7 +152,7 @@ class BookstoreApp(ExtensionApp):
         """Files that may be cloned; :class:`NotAllowed` unless ``fs_cloning_basedir`` is an
         absolute, existing directory."""
         basedir = self.bookstore_settings.fs_cloning_basedir
-        if not basedir or not os.path.isabs(basedir) or not os.path.isdir(basedir):
+        if not self.bookstore_settings.fs_cloning_usable:
             raise NotAllowed(
                 "Cloning from the file system is turned off on this server "
                 "(BookstoreSettings.fs_cloning_basedir is not an existing absolute directory)."

@@ -195,6 +195,12 @@ class BookstoreSettings(LoggingConfigurable):
         """True when a bucket is configured, i.e. S3 rather than the embedded store."""
         return bool(self.s3_bucket)
 
+    @property
+    def fs_cloning_usable(self) -> bool:
+        """True when ``fs_cloning_basedir`` is an absolute, existing directory."""
+        basedir = self.fs_cloning_basedir
+        return bool(basedir) and os.path.isabs(basedir) and os.path.isdir(basedir)
+
     def resolve_store_class(self) -> type[ObjectStore]:
         """The store backend class to use with this configuration."""
         if self.store_class is not None:
@@ -239,7 +245,6 @@ def validate_bookstore(
         store_configured = os.path.isabs(settings.local_store_dir)
     store_ok = store_configured and (status is None or status.usable)
     history_ok = status is None or status.versioned
-    basedir = settings.fs_cloning_basedir
     return {
         "bookstore_valid": store_ok,
         "archive_valid": store_ok
@@ -248,5 +253,5 @@ def validate_bookstore(
         and bool(settings.archive_file_types),
         "publish_valid": store_ok and _usable_prefix(settings.published_prefix),
         "s3_clone_valid": store_ok and settings.enable_s3_cloning,
-        "fs_clone_valid": bool(basedir) and os.path.isabs(basedir) and os.path.isdir(basedir),
+        "fs_clone_valid": settings.fs_cloning_usable,
     }

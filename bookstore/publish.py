@@ -16,7 +16,13 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .clone import clone_page_url
-from .errors import InvalidPath, InvalidRequest, ObjectNotFound, UnsupportedContent
+from .errors import (
+    InvalidPath,
+    InvalidRequest,
+    NotAllowed,
+    ObjectNotFound,
+    UnsupportedContent,
+)
 from .handlers import BookstoreAPIHandler
 from .notebook_files import NOTEBOOK_CONTENT_TYPE, is_notebook_path, notebook_bytes, run_cpu
 from .s3_paths import normalize_path, s3_key
@@ -85,7 +91,11 @@ def parse_publish_request(body: Any, path: str, *, size: int = 0) -> PublishRequ
 class Publisher:
     """Publish, describe and unpublish notebooks in one store."""
 
-    def __init__(self, store: ObjectStore, *, published_prefix: str, workspace_prefix: str) -> None:
+    def __init__(
+        self, store: ObjectStore, *, published_prefix: str, workspace_prefix: str | None
+    ) -> None:
+        """``workspace_prefix`` is None when archiving has no usable prefix (then no
+        archived version can be published)."""
         self.store = store
         self.published_prefix = published_prefix
         self.workspace_prefix = workspace_prefix
@@ -124,6 +134,11 @@ class Publisher:
         """Copy an archived version server-side (its bytes were validated when saved)."""
         assert request.version_id is not None
         assert request.source_path is not None
+        if not self.workspace_prefix:
+            raise NotAllowed(
+                "Publishing an archived version needs a usable "
+                "BookstoreSettings.workspace_prefix; send the notebook's content instead."
+            )
         source_key = s3_key(self.workspace_prefix, request.source_path)
         source = await self.store.head(source_key, request.version_id)
         version_id = await self.store.copy(source_key, key, version_id=source.version_id)

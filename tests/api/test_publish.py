@@ -265,3 +265,28 @@ class TestPublishingOff:
         )
         assert status == 403
         assert "published_prefix" in reply["message"]
+
+
+class TestNoWorkspacePrefix:
+    """Without a usable workspace prefix no archived version exists to publish; the
+    version id must not be looked up elsewhere in the bucket."""
+
+    @pytest.fixture
+    def bookstore_config(self, bookstore_config: dict[str, Any]) -> dict[str, Any]:
+        return {**bookstore_config, "workspace_prefix": ""}
+
+    async def test_version_publish_is_403_and_content_publish_works(
+        self, fetch_json: Any, bookstore_app: Any
+    ) -> None:
+        store = await bookstore_app.ready_store()
+        version = await store.put("x.ipynb", json.dumps(make_notebook("root")).encode())
+        status, reply = await fetch_json(
+            "api/bookstore/publish/x.ipynb", method="PUT", body={"version_id": version}
+        )
+        assert status == 403, reply
+        assert "workspace_prefix" in reply["message"]
+        assert await published_keys(bookstore_app) == []
+        status, reply = await fetch_json(
+            "api/bookstore/publish/x.ipynb", method="PUT", body=publish_body(make_notebook("x"))
+        )
+        assert status == 200, reply
