@@ -13,6 +13,17 @@ How a save travels (see :class:`Archiver`):
    says what failed once, and again when archiving works again.
 4. A server that dies leaves its entries in the spool; the next start replays them.
 
+History follows renames.  Renaming (or deleting) a file in Jupyter records a history
+operation in the spool, in order with the saves around it:
+
+* **delete** puts a delete marker on the file's key: its versions stay listed and
+  readable, none is "latest", and a new file of that name starts a fresh lineage;
+* **rename** ``a -> b`` copies the newest version of ``a`` to a new version of ``b``
+  with metadata ``renamed-from: a`` and ``renamed-from-version: <id>``, then deletes
+  ``a`` as above.  Every later version of ``b`` carries these fields forward (plus
+  ``lineage-start``, the id of that first copy), so :mod:`bookstore.versions` can list
+  ``b``'s history and continue with ``a``'s versions from before the rename.
+
 The seed's :class:`ArchiveRecord` and :class:`BookstoreContentsArchiver` remain for
 code and configuration that name them.
 """
@@ -26,8 +37,10 @@ import hashlib
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from jupyter_server.services.contents.filemanager import FileContentsManager
 from traitlets.config import LoggingConfigurable
@@ -49,6 +62,41 @@ __all__ = [
 CONTENT_TYPES = {"notebook": "application/x-ipynb+json"}
 #: The metadata field holding the sha256 of an archived version's bytes.
 SHA256_FIELD = "sha256"
+#: The metadata field holding the save time (ISO 8601).
+SAVED_AT_FIELD = "saved-at"
+#: Metadata of a version whose file was renamed: the old path (percent-encoded) ...
+RENAMED_FROM_FIELD = "renamed-from"
+#: ... the version of the old path it continues ...
+RENAMED_FROM_VERSION_FIELD = "renamed-from-version"
+#: ... and the id of the first version under the new name (absent on that version itself).
+LINEAGE_START_FIELD = "lineage-start"
+LINEAGE_FIELDS = (RENAMED_FROM_FIELD, RENAMED_FROM_VERSION_FIELD, LINEAGE_START_FIELD)
+
+
+def lineage_of(info: Any) -> dict[str, str]:
+    """The lineage fields of a stored version (an :class:`ObjectInfo` with metadata),
+    with ``lineage-start`` filled in when the version is the first under its name."""
+    lineage = {name: info.metadata[name] for name in LINEAGE_FIELDS if name in info.metadata}
+    if RENAMED_FROM_FIELD in lineage and LINEAGE_START_FIELD not in lineage:
+        lineage[LINEAGE_START_FIELD] = str(info.version_id)
+    return lineage
+
+
+@dataclass
+class _Latest:
+    """What the archiver knows of a key's newest version."""
+
+    sha: str | None
+    lineage: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Rendezvous:
+    """A rename waits in the queues of both keys: the target's worker signals it arrived
+    (its earlier entries are done), the source's worker performs it and signals done."""
+
+    target_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ArchiveRecord(NamedTuple):
@@ -102,7 +150,8 @@ class Archiver(LoggingConfigurable):
         self._queues: dict[str, list[SpoolEntry]] = {}
         self._known: set[int] = set()
         self._workers: dict[str, asyncio.Task[None]] = {}
-        self._last_sha: dict[str, str] = {}
+        self._last: dict[str, _Latest] = {}
+        self._rendezvous: dict[int, _Rendezvous] = {}
         self._started = False
         self._idle: asyncio.Event | None = None
         self.archived = 0
@@ -143,14 +192,37 @@ class Archiver(LoggingConfigurable):
         self._accept(entry)
         return entry
 
+    def record_rename(self, old_path: str, new_path: str) -> SpoolEntry | None:
+        """Queue "``old_path`` was renamed ``new_path``", so the history follows the file."""
+        old_key, new_key = self.key_for(old_path), self.key_for(new_path)
+        if old_key == new_key:
+            return None
+        entry = self.spool.add_operation(
+            "rename", old_key, old_path, target_key=new_key, target_path=new_path
+        )
+        self._accept(entry)
+        return entry
+
+    def record_delete(self, path: str) -> SpoolEntry:
+        """Queue "``path`` was deleted": its key gets a delete marker, its history stays."""
+        entry = self.spool.add_operation("delete", self.key_for(path), path)
+        self._accept(entry)
+        return entry
+
+    def archives(self, path: str) -> bool:
+        """True when saves of ``path`` are archived (by its type, as the hook decides)."""
+        return _file_type(path) in self.file_types
+
     def _accept(self, entry: SpoolEntry) -> None:
         if entry.seq in self._known:
             return
         self._known.add(entry.seq)
-        bisect.insort(self._queues.setdefault(entry.key, []), entry)
         self._ensure_started()
-        if entry.key not in self._workers:
-            self._workers[entry.key] = asyncio.ensure_future(self._work(entry.key))
+        keys = [entry.key, entry.target_key] if entry.action == "rename" else [entry.key]
+        for key in keys:
+            bisect.insort(self._queues.setdefault(key, []), entry, key=_seq)
+            if key not in self._workers:
+                self._workers[key] = asyncio.ensure_future(self._work(key))
         self._idle_event().clear()
 
     # -- lifecycle ------------------------------------------------------------------
@@ -190,6 +262,24 @@ class Archiver(LoggingConfigurable):
         if self.pending:
             self.log.info("bookstore: %d archives stay in the spool for next start", self.pending)
 
+    async def flush(self, path: str, timeout: float | None = None) -> bool:
+        """Wait until every save and operation recorded so far for ``path`` is done;
+        False if ``timeout`` passed first (e.g. the store is unreachable)."""
+        key = self.key_for(path)
+        await self.start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (worker := self._workers.get(key)) is not None:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            await asyncio.wait({worker}, timeout=remaining)
+        return True
+
+    def known_lineage(self, key: str) -> dict[str, str] | None:
+        """The lineage of ``key``'s newest version, when this archiver knows it."""
+        latest = self._last.get(key)
+        return None if latest is None else dict(latest.lineage)
+
     def _idle_event(self) -> asyncio.Event:
         if self._idle is None:
             self._idle = asyncio.Event()
@@ -209,11 +299,14 @@ class Archiver(LoggingConfigurable):
             while queue:
                 entry = queue[0]
                 try:
-                    await self._upload(entry)
+                    await self._apply(entry, key)
                 except (InvalidPath, OSError, ValueError) as exc:
                     # This entry can never be archived as it is: set it aside.
-                    self._note_error(f"set aside the save of {entry.path!r}: {_why(exc)}")
+                    self._note_error(f"set aside the {entry.action} of {entry.path!r}: {_why(exc)}")
                     await asyncio.to_thread(self.spool.fail, entry)
+                    meeting = self._rendezvous.pop(entry.seq, None)
+                    if meeting is not None:
+                        meeting.done.set()
                 except Exception as exc:
                     # The store is down or refuses (StoreError), or something unforeseen:
                     # keep the entry, keep the order, try again later.
@@ -225,7 +318,8 @@ class Archiver(LoggingConfigurable):
                     continue
                 delay = 0.0
                 queue.pop(0)
-                self._known.discard(entry.seq)
+                if entry.action != "rename" or key == entry.key:
+                    self._known.discard(entry.seq)
         finally:
             if self._workers.get(key) is asyncio.current_task():
                 del self._workers[key]
@@ -234,35 +328,92 @@ class Archiver(LoggingConfigurable):
             if not self._workers:
                 self._idle_event().set()
 
+    async def _apply(self, entry: SpoolEntry, key: str) -> None:
+        if entry.action == "rename":
+            await self._rename(entry, key)
+        elif entry.action == "delete":
+            await self._delete(entry)
+        else:
+            await self._upload(entry)
+
     async def _upload(self, entry: SpoolEntry) -> None:
         body, sha = await asyncio.to_thread(_read_and_hash, entry)
         store = await self._open_store()
-        if sha != await self._latest_sha(store, entry.key):
+        latest = await self._latest(store, entry.key)
+        if sha != latest.sha:
             saved = datetime.fromtimestamp(entry.saved_at, timezone.utc).isoformat()
             await store.put(
                 entry.key,
                 body,
                 content_type=CONTENT_TYPES.get(_file_type(entry.path), "application/octet-stream"),
-                metadata={SHA256_FIELD: sha, "saved-at": saved},
+                metadata={SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **latest.lineage},
             )
             self.archived += 1
         else:
             self.skipped_identical += 1
-        self._last_sha[entry.key] = sha
+        self._last[entry.key] = _Latest(sha, latest.lineage)
+        await self._done(entry)
+
+    async def _done(self, entry: SpoolEntry) -> None:
         self.last_archived_time = time.time()
         await asyncio.to_thread(self.spool.remove, entry)
         if self._failing:
             self._failing = False
             self.log.info("bookstore: archiving works again (%d pending)", self.pending - 1)
 
-    async def _latest_sha(self, store: ObjectStore, key: str) -> str | None:
-        if key not in self._last_sha:
+    async def _delete(self, entry: SpoolEntry) -> None:
+        store = await self._open_store()
+        await store.delete(entry.key)
+        self._last.pop(entry.key, None)
+        await self._done(entry)
+
+    async def _rename(self, entry: SpoolEntry, key: str) -> None:
+        """Run in both keys' workers; the source key's worker performs the rename once
+        the target key's worker has reached it too."""
+        meeting = self._rendezvous.setdefault(entry.seq, _Rendezvous())
+        if key != entry.key:
+            meeting.target_arrived.set()
+            await meeting.done.wait()
+            return
+        await meeting.target_arrived.wait()
+        store = await self._open_store()
+        page = await store.list_versions(entry.key, limit=1)
+        if page.items:
+            newest = page.items[0]
+            target = await self._latest(store, entry.target_key)
+            if target.lineage.get(RENAMED_FROM_VERSION_FIELD) != newest.version_id:
+                await self._copy_for_rename(store, entry, newest.version_id or "")
+            if newest.is_latest:
+                await store.delete(entry.key)
+        self._last.pop(entry.key, None)
+        await self._done(entry)
+        meeting.done.set()
+        self._rendezvous.pop(entry.seq, None)
+
+    async def _copy_for_rename(self, store: ObjectStore, entry: SpoolEntry, version: str) -> None:
+        source = await store.get(entry.key, version)
+        sha = source.info.metadata.get(SHA256_FIELD) or hashlib.sha256(source.body).hexdigest()
+        lineage = {
+            RENAMED_FROM_FIELD: quote(entry.path, safe="/"),
+            RENAMED_FROM_VERSION_FIELD: version,
+        }
+        saved = source.info.metadata.get(SAVED_AT_FIELD) or source.info.last_modified.isoformat()
+        copied = await store.put(
+            entry.target_key,
+            source.body,
+            content_type=source.info.content_type,
+            metadata={SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **lineage},
+        )
+        self._last[entry.target_key] = _Latest(sha, {**lineage, LINEAGE_START_FIELD: copied})
+
+    async def _latest(self, store: ObjectStore, key: str) -> _Latest:
+        if key not in self._last:
             try:
                 info = await store.head(key)
             except ObjectNotFound:
-                return None
-            return info.metadata.get(SHA256_FIELD)
-        return self._last_sha[key]
+                return _Latest(None)
+            return _Latest(info.metadata.get(SHA256_FIELD), lineage_of(info))
+        return self._last[key]
 
     def _note_error(self, message: str, *, pending: bool = False) -> None:
         """Remember the error; log it once per outage (or once per set-aside entry)."""
@@ -279,8 +430,8 @@ class Archiver(LoggingConfigurable):
 
     @property
     def pending(self) -> int:
-        """Saves recorded but not yet archived."""
-        return sum(len(queue) for queue in self._queues.values())
+        """Saves (and renames, deletes) recorded but not yet archived."""
+        return len(self._known)
 
     def status(self) -> dict[str, Any]:
         """The archive state for ``GET /api/bookstore/archive``."""
@@ -310,6 +461,10 @@ def _why(exc: BaseException) -> str:
 def _read_and_hash(entry: SpoolEntry) -> tuple[bytes, str]:
     body = Spool.read_body(entry)
     return body, hashlib.sha256(body).hexdigest()
+
+
+def _seq(entry: SpoolEntry) -> int:
+    return entry.seq
 
 
 def _file_type(path: str) -> str:

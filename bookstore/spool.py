@@ -8,6 +8,10 @@ grow across restarts (they start from the clock and never go below the highest o
 on disk), so sorting by ``seq`` replays saves in the order they happened.
 
 Content waits on disk, not in memory: an entry in memory is a few fields.
+
+Besides saves, the spool records *history operations* (a rename or a delete of a file,
+see :mod:`bookstore.archive`): entries with an ``action`` and no body, replayed in the
+same order as the saves around them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from typing import IO
 
 __all__ = ["Spool", "SpoolEntry"]
 
+#: What an entry can record.
+ACTIONS = frozenset({"save", "rename", "delete"})
 _SUFFIX = ".entry"
 _FAILED_DIR = "failed"
 
@@ -38,6 +44,11 @@ class SpoolEntry:
     path: str
     saved_at: float
     file: Path
+    #: ``"save"`` (the body is the saved file), ``"rename"`` or ``"delete"``.
+    action: str = "save"
+    #: For a rename: the new key and path.
+    target_key: str = ""
+    target_path: str = ""
 
 
 class Spool:
@@ -80,10 +91,24 @@ class Spool:
         """Record ``content`` as a pending archive of ``key``."""
         return self._write(key, path, lambda dst: dst.write(content))
 
-    def _write(self, key: str, path: str, write_body: Callable[[IO[bytes]], object]) -> SpoolEntry:
+    def add_operation(
+        self, action: str, key: str, path: str, *, target_key: str = "", target_path: str = ""
+    ) -> SpoolEntry:
+        """Record a history operation (``"rename"`` to ``target_key``, or ``"delete"``)."""
+        extra = {"action": action, "target_key": target_key, "target_path": target_path}
+        return self._write(key, path, lambda dst: None, extra)
+
+    def _write(
+        self,
+        key: str,
+        path: str,
+        write_body: Callable[[IO[bytes]], object],
+        extra: dict[str, str] | None = None,
+    ) -> SpoolEntry:
         seq = self._next_seq()
         saved_at = time.time()
-        header = json.dumps({"key": key, "path": path, "saved_at": saved_at}) + "\n"
+        fields = {"key": key, "path": path, "saved_at": saved_at, **(extra or {})}
+        header = json.dumps(fields) + "\n"
         final = self.directory / f"{seq:020d}{_SUFFIX}"
         temporary = self.directory / f".{seq:020d}.tmp"
         try:
@@ -100,7 +125,9 @@ class Spool:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
-        return SpoolEntry(seq=seq, key=key, path=path, saved_at=saved_at, file=final)
+        return SpoolEntry(
+            seq=seq, key=key, path=path, saved_at=saved_at, file=final, **(extra or {})
+        )
 
     @staticmethod
     def read_body(entry: SpoolEntry) -> bytes:
@@ -136,12 +163,17 @@ class Spool:
             seq = int(file.name[: -len(_SUFFIX)])
             with open(file, "rb") as handle:
                 header = json.loads(_first_line(handle))
+            if header.get("action", "save") not in ACTIONS:
+                return None
             return SpoolEntry(
                 seq=seq,
                 key=str(header["key"]),
                 path=str(header["path"]),
                 saved_at=float(header["saved_at"]),
                 file=file,
+                action=str(header.get("action", "save")),
+                target_key=str(header.get("target_key", "")),
+                target_path=str(header.get("target_path", "")),
             )
         except (ValueError, KeyError, TypeError, OSError):
             return None
