@@ -11,6 +11,7 @@ above the store layer ever sees a backend-specific exception::
     ├── UnsupportedContent          a body of a type the route does not take
     ├── InvalidNotebook             content that is not a valid notebook
     ├── NotAllowed                  a feature turned off, a bucket not allowed
+    ├── WorkspaceError              Jupyter's contents manager refused (its status kept)
     └── StoreError                  anything a store operation can fail with
         ├── ObjectNotFound          no such key (or the key is deleted)
         │   └── VersionNotFound     the key exists but not that version id
@@ -36,6 +37,7 @@ __all__ = [
     "StoreUnavailable",
     "UnsupportedContent",
     "VersionNotFound",
+    "WorkspaceError",
 ]
 
 
@@ -61,6 +63,15 @@ class InvalidNotebook(BookstoreError):
 
 class NotAllowed(BookstoreError):
     """The server's configuration does not allow this (a feature off, a bucket not listed)."""
+
+
+class WorkspaceError(BookstoreError):
+    """Jupyter's contents manager refused to read or write a workspace file; ``status``
+    is the HTTP status it gave."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class StoreError(BookstoreError):

@@ -28,6 +28,7 @@ from .errors import (
     ObjectNotFound,
     StoreUnavailable,
     UnsupportedContent,
+    WorkspaceError,
 )
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def json_default(value: Any) -> Any:
 
 def status_for(error: BookstoreError) -> int:
     """The HTTP status a bookstore error is reported with."""
+    if isinstance(error, WorkspaceError):
+        return error.status
     return next(status for cls, status in ERROR_STATUS if isinstance(error, cls))
 
 
