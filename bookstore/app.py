@@ -5,21 +5,25 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from functools import partial
 from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
+from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 
 from ._version import __version__
 from .archive import Archiver, BookstoreContentsArchiver, expand_prefix, server_username
 from .bookstore_config import BookstoreSettings, validate_bookstore
+from .checkpoints import BookstoreCheckpoints
 from .clone import FileSystemSource, S3CloneSource, WorkspaceWriter
-from .errors import InvalidPath, NotAllowed, StoreError
+from .errors import InvalidPath, NotAllowed, ObjectNotFound, StoreError
 from .publish import Publisher
 from .s3_paths import s3_key
 from .spool import Spool
 from .stores.base import ObjectStore, StoreStatus
+from .versions import History, VersionItem
 
 __all__ = ["BookstoreApp"]
 
@@ -54,6 +58,8 @@ class BookstoreApp(ExtensionApp):
         self.workspace_writer = WorkspaceWriter(
             self.serverapp.contents_manager, self.serverapp.root_dir
         )
+        self._install_checkpoints()
+        self._follow_renames()
 
     def workspace_key_prefix(self) -> str:
         """The workspace prefix of this server's user, as a key (``{username}`` expanded).
@@ -94,6 +100,73 @@ class BookstoreApp(ExtensionApp):
             contents_manager.archiver = archiver
         return archiver
 
+    def _install_checkpoints(self) -> None:
+        """Serve versions as the contents manager's checkpoints (``enable_checkpoints``)."""
+        assert self.serverapp is not None
+        contents_manager = self.serverapp.contents_manager
+        if not self.bookstore_settings.enable_checkpoints or self.archiver is None:
+            return
+        if not isinstance(contents_manager.checkpoints, AsyncCheckpoints):
+            self.log.info(
+                "bookstore: the contents manager %s is not async; Jupyter's own checkpoints "
+                "stay (bookstore's history is still served by its API)",
+                type(contents_manager).__name__,
+            )
+            return
+        checkpoints = BookstoreCheckpoints(
+            history=partial(self.history, "workspace"),
+            archiver=self.archiver,
+            writer=self.workspace_writer,
+            fallback=contents_manager.checkpoints,
+            timeout=self.bookstore_settings.checkpoint_timeout,
+            limit=self.bookstore_settings.max_checkpoints,
+            parent=contents_manager,
+            log=self.log,
+        )
+        contents_manager.checkpoints = checkpoints
+        contents_manager.register_pre_save_hook(checkpoints.pre_save_hook)
+        contents_manager.register_post_save_hook(checkpoints.post_save_hook)
+
+    def _follow_renames(self) -> None:
+        """Hear Jupyter's contents events, so histories follow renames and deletes."""
+        assert self.serverapp is not None
+        contents_manager = self.serverapp.contents_manager
+        if self.archiver is None or getattr(contents_manager, "event_logger", None) is None:
+            return
+        contents_manager.event_logger.add_listener(
+            schema_id=contents_manager.event_schema_id, listener=self._on_contents_event
+        )
+
+    async def _on_contents_event(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Record renames and deletes of archived files (and of folders holding them)."""
+        archiver = self.archiver
+        action = data.get("action")
+        if archiver is None or action not in {"rename", "delete"}:
+            return
+        path = str(data.get("path", "")).strip("/")
+        old = str(data.get("source_path", "")).strip("/") if action == "rename" else path
+        try:
+            # The file itself first, before any await: later saves queue after it.
+            if archiver.archives(old):
+                if action == "rename":
+                    archiver.record_rename(old, path)
+                else:
+                    archiver.record_delete(old)
+            # A folder: every archived key under it (stored, or still waiting to be).
+            folder = archiver.key_for(old) + "/"
+            waiting = archiver.queued_keys(folder)
+            store = await self.ready_store()
+            for key in sorted(waiting | set(await _keys_under(store, folder))):
+                inner = key[len(folder) :]
+                if action == "rename":
+                    archiver.record_rename(f"{old}/{inner}", f"{path}/{inner}")
+                else:
+                    archiver.record_delete(f"{old}/{inner}")
+        except Exception as exc:
+            self.log.warning(
+                "bookstore: the history of %r may not follow its %s: %s", old, action, exc
+            )
+
     def initialize_handlers(self) -> None:
         """Register bookstore's routes."""
         from .clone import (
@@ -103,9 +176,12 @@ class BookstoreApp(ExtensionApp):
             BookstoreFSCloneHandler,
         )
         from .handlers import default_handlers
+        from .openapi import OpenAPIHandler
         from .publish import BookstorePublishHandler
+        from .versions import history_handlers
 
         self.handlers.extend(default_handlers)
+        self.handlers.extend(history_handlers)
         self.handlers.extend(
             [
                 (r"/api/bookstore/publish/(.*)", BookstorePublishHandler),
@@ -113,21 +189,75 @@ class BookstoreApp(ExtensionApp):
                 (r"/api/bookstore/fs-clone/?", BookstoreFSCloneAPIHandler),
                 (r"/bookstore/clone/?", BookstoreCloneHandler),
                 (r"/bookstore/fs-clone/?", BookstoreFSCloneHandler),
+                (r"/api/bookstore/openapi\.json", OpenAPIHandler),
             ]
         )
+
+    def published_key_prefix(self) -> str:
+        """The published prefix as a key; :class:`NotAllowed` when it is empty or unsafe."""
+        try:
+            published_prefix = s3_key(self.bookstore_settings.published_prefix)
+        except InvalidPath as exc:
+            raise NotAllowed(f"Publishing is off: {exc}") from None
+        if not published_prefix:
+            raise NotAllowed("Publishing is off: BookstoreSettings.published_prefix is empty.")
+        return published_prefix
+
+    async def history(self, area: str) -> History:
+        """The :class:`~bookstore.versions.History` of ``"workspace"`` or ``"published"``.
+
+        Raises :class:`~bookstore.errors.NotAllowed` when that prefix is unusable.
+        """
+        if area == "published":
+            return History(await self.ready_store(), self.published_key_prefix(), area=area)
+        try:
+            prefix = self.workspace_key_prefix()
+        except InvalidPath as exc:
+            raise NotAllowed(f"Workspace history is off: {exc}") from None
+        if not prefix:
+            raise NotAllowed(
+                "Workspace history is off: BookstoreSettings.workspace_prefix is empty."
+            )
+        archiver = self.archiver
+        return History(
+            await self.ready_store(),
+            prefix,
+            area=area,
+            follows_renames=True,
+            known_lineage=archiver.known_lineage if archiver is not None else None,
+        )
+
+    async def restore(self, path: str, version_id: str) -> dict[str, Any]:
+        """Write a version of ``path`` over the workspace file; the save becomes a new
+        version (its id once archived, within ``checkpoint_timeout`` seconds)."""
+        history = await self.history("workspace")
+        stored, saved_path = await history.find(path, version_id)
+        model = await self.workspace_writer.overwrite(path, stored.body)
+        archiver = self.archiver
+        new_version: str | None = None
+        state = "off"
+        if archiver is not None and archiver.archives(path):
+            state = "pending"
+            if await archiver.flush(path, self.bookstore_settings.checkpoint_timeout):
+                try:
+                    new_version = (await history.store.head(history.key_for(path))).version_id
+                    state = "archived"
+                except ObjectNotFound:
+                    pass
+        return {
+            "path": path,
+            "restored_from": VersionItem.from_info(stored.info, saved_path).to_dict(),
+            "version_id": new_version,
+            "archive": state,
+            "model": model,
+        }
 
     async def publisher(self) -> Publisher:
         """A :class:`~bookstore.publish.Publisher` on the started store.
 
         Raises :class:`~bookstore.errors.NotAllowed` when ``published_prefix`` is unusable.
         """
-        settings = self.bookstore_settings
-        try:
-            published_prefix = s3_key(settings.published_prefix)
-        except InvalidPath as exc:
-            raise NotAllowed(f"Publishing is off: {exc}") from None
-        if not published_prefix:
-            raise NotAllowed("Publishing is off: BookstoreSettings.published_prefix is empty.")
+        published_prefix = self.published_key_prefix()
         try:
             workspace_prefix: str | None = self.workspace_key_prefix() or None
         except InvalidPath:
@@ -233,3 +363,15 @@ class BookstoreApp(ExtensionApp):
             started, self._store_started = self._store_started, None
             if started.done() and started.exception() is None:
                 await self.store.close()
+
+
+async def _keys_under(store: ObjectStore, prefix: str) -> list[str]:
+    """Every current key starting with ``prefix``."""
+    keys: list[str] = []
+    token = None
+    while True:
+        page = await store.list_keys(prefix, token=token)
+        keys.extend(info.key for info in page.items)
+        token = page.next_token
+        if token is None:
+            return keys

@@ -275,6 +275,10 @@ class Archiver(LoggingConfigurable):
             await asyncio.wait({worker}, timeout=remaining)
         return True
 
+    def queued_keys(self, prefix: str) -> set[str]:
+        """Keys starting with ``prefix`` that have saves or operations waiting."""
+        return {key for key in self._queues if key.startswith(prefix)}
+
     def known_lineage(self, key: str) -> dict[str, str] | None:
         """The lineage of ``key``'s newest version, when this archiver knows it."""
         latest = self._last.get(key)

@@ -153,6 +153,30 @@ class BookstoreSettings(LoggingConfigurable):
         is unavailable (the wait doubles from 0.25 s up to this).""",
     ).tag(config=True)
 
+    enable_checkpoints = Bool(
+        True,
+        help="""Serve bookstore's versions as Jupyter checkpoints: JupyterLab's and Notebook
+        7's File > "Revert Notebook to Checkpoint" list and restore them, "Save and create
+        checkpoint" makes a version, nbdime's "diff against checkpoint" uses the newest.
+        Needs archiving and an async contents manager (Jupyter's default). Files that are
+        not archived keep Jupyter's own checkpoints. False: Jupyter's own checkpoints
+        (``.ipynb_checkpoints``) for every file.""",
+    ).tag(config=True)
+
+    max_checkpoints = Integer(
+        100,
+        help="""How many of a file's newest versions are listed as checkpoints (the whole
+        history stays available through ``/api/bookstore/workspace/{path}/versions``).""",
+    ).tag(config=True)
+
+    checkpoint_timeout = Float(
+        10.0,
+        help="""Seconds "Save and create checkpoint" and a restore wait for the save to be
+        archived as a version. When the store is slower or down, creating a checkpoint
+        answers 503 and a restore answers without the new version id; the save itself
+        is kept and archived later.""",
+    ).tag(config=True)
+
     archive_shutdown_timeout = Float(
         5.0,
         help="""Seconds a stopping server waits for pending archives; what is left stays
@@ -236,8 +260,8 @@ def validate_bookstore(
     store is valid only when the store is usable, and archiving only when the bucket
     keeps versions.
 
-    Returns the dict ``{"bookstore_valid", "archive_valid", "publish_valid",
-    "s3_clone_valid", "fs_clone_valid"}`` of booleans.
+    Returns the dict ``{"bookstore_valid", "archive_valid", "history_valid",
+    "publish_valid", "s3_clone_valid", "fs_clone_valid"}`` of booleans.
     """
     if settings.store_class is not None or settings.uses_s3:
         store_configured = True
@@ -245,12 +269,14 @@ def validate_bookstore(
         store_configured = os.path.isabs(settings.local_store_dir)
     store_ok = store_configured and (status is None or status.usable)
     history_ok = status is None or status.versioned
+    workspace_ok = _usable_prefix(settings.workspace_prefix.replace("{username}", "user"))
     return {
         "bookstore_valid": store_ok,
         "archive_valid": store_ok
         and history_ok
-        and _usable_prefix(settings.workspace_prefix.replace("{username}", "user"))
+        and workspace_ok
         and bool(settings.archive_file_types),
+        "history_valid": store_ok and history_ok and workspace_ok,
         "publish_valid": store_ok and _usable_prefix(settings.published_prefix),
         "s3_clone_valid": store_ok and settings.enable_s3_cloning,
         "fs_clone_valid": settings.fs_cloning_usable,

@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import nbformat
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import ensure_async
-from nbformat.v4.rwbase import rejoin_lines, strip_transient
 from tornado import web
 
 from .errors import (
@@ -38,9 +36,10 @@ from .errors import (
     InvalidRequest,
     NotAllowed,
     ObjectNotFound,
+    WorkspaceError,
 )
 from .handlers import BookstoreAPIHandler
-from .notebook_files import file_model, is_notebook_path, run_cpu
+from .notebook_files import file_model, is_notebook_path, notebook_node, run_cpu
 from .pages import BookstorePageHandler
 from .s3_paths import normalize_path
 from .stores.base import ObjectInfo, ObjectStore
@@ -109,11 +108,10 @@ def _content_flag(data: dict[str, Any]) -> bool:
 MAX_NAME_BYTES = 255
 
 
-def _check_name_length(name: str) -> None:
+def _check_name_length(name: str, advice: str = "choose a shorter target_path") -> None:
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise InvalidPath(
-            f"The name {name[:40]!r}… is longer than {MAX_NAME_BYTES} bytes; choose a shorter "
-            "target_path."
+            f"The name {name[:40]!r}… is longer than {MAX_NAME_BYTES} bytes; {advice}."
         )
 
 
@@ -217,7 +215,7 @@ class WorkspaceWriter:
         self._lock = asyncio.Lock()
 
     @contextlib.contextmanager
-    def _errors(self) -> Iterator[None]:
+    def contents_errors(self) -> Iterator[None]:
         """Contents-manager errors, with the server's root dir taken out of messages."""
         try:
             yield
@@ -229,7 +227,7 @@ class WorkspaceWriter:
             for root in self._root_dirs:
                 if root and root != "/":
                     message = message.replace(root.rstrip("/") + "/", "").replace(root, "")
-            raise web.HTTPError(exc.status_code, message.replace("%", "%%")) from None
+            raise WorkspaceError(message, exc.status_code) from None
 
     async def target(self, source_name: str, target_path: str | None) -> tuple[str, str]:
         """Split where to write into (folder, file name); a folder target keeps the
@@ -244,13 +242,13 @@ class WorkspaceWriter:
             part.startswith(".") for part in normalized.split("/")
         ):
             raise InvalidPath(f"The target_path {normalized!r} is hidden (a part starts with '.').")
-        with self._errors():
+        for part in normalized.split("/"):
+            _check_name_length(part)
+        with self.contents_errors():
             is_folder = target_path.endswith("/") or await ensure_async(cm.dir_exists(normalized))
         if is_folder:
             return normalized, source_name
         folder, _, name = normalized.rpartition("/")
-        for part in normalized.split("/"):
-            _check_name_length(part)
         return folder, name
 
     async def _make_folders(self, folder: str) -> None:
@@ -261,7 +259,7 @@ class WorkspaceWriter:
             if await ensure_async(cm.dir_exists(path)):
                 continue
             if await ensure_async(cm.file_exists(path)):
-                raise InvalidRequest(f"{path!r} is a file, so it cannot hold {folder!r}.")
+                raise InvalidRequest(f"{path!r} is a file, so it cannot be a folder.")
             await ensure_async(cm.save({"type": "directory"}, path))
 
     async def write_new(self, folder: str, name: str, model: dict[str, Any]) -> dict[str, Any]:
@@ -269,12 +267,30 @@ class WorkspaceWriter:
         return its contents model without content."""
         cm = self.contents_manager
         async with self._lock:
-            with self._errors():
+            with self.contents_errors():
                 await self._make_folders(folder)
                 name = await ensure_async(cm.increment_filename(name, folder, insert="-"))
                 _check_name_length(name)
                 path = f"{folder}/{name}" if folder else name
                 saved: dict[str, Any] = await ensure_async(cm.save(model, path))
+        return saved
+
+    async def overwrite(self, path: str, body: bytes) -> dict[str, Any]:
+        """Write ``body`` as the file ``path`` (replacing it, creating missing folders),
+        byte for byte; a notebook must be valid (:class:`InvalidNotebook`).  Returns the
+        contents model without content."""
+        for part in path.split("/"):
+            _check_name_length(part, "the file system cannot hold it: too long a name")
+        notebook = is_notebook_path(path)
+        save_model, _ = await run_cpu(len(body), partial(file_model, notebook=notebook), body)
+        cm = self.contents_manager
+        folder = path.rpartition("/")[0]
+        async with self._lock:
+            with self.contents_errors():
+                if await ensure_async(cm.dir_exists(path)):
+                    raise InvalidRequest(f"{path!r} is a folder in the workspace, not a file.")
+                await self._make_folders(folder)
+                saved: dict[str, Any] = await ensure_async(cm.save(save_model, path))
         return saved
 
     async def clone_bytes(
@@ -297,7 +313,7 @@ class WorkspaceWriter:
             return saved
         if saved.get("type") == "notebook" and parsed is not None:
             # What nbformat.read gives, minus its second validation.
-            content = strip_transient(rejoin_lines(nbformat.from_dict(parsed)))
+            content = notebook_node(parsed)
             self.contents_manager.mark_trusted_cells(content, saved["path"])
             saved.update(content=content, format="json")
         else:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import nbformat
+from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
 from .errors import InvalidNotebook
 
@@ -121,6 +122,17 @@ def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
         warnings.simplefilter("ignore")
         validate_notebook(content)
     return content
+
+
+def notebook_node(parsed: dict[str, Any]) -> Any:
+    """A validated notebook as ``nbformat.read`` gives it (a ``NotebookNode`` with sources
+    as single strings, transient fields dropped), as Jupyter's contents API answers."""
+    return strip_transient(rejoin_lines(nbformat.from_dict(parsed)))
+
+
+def read_notebook(body: bytes) -> Any:
+    """Parse and validate stored notebook bytes into :func:`notebook_node`'s form."""
+    return notebook_node(parse_notebook_bytes(body))
 
 
 def file_model(body: bytes, *, notebook: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -195,9 +195,9 @@ class BookstorePublishHandler(BookstoreAPIHandler):
         info = await publisher.info(path)
         assert info.version_id is not None
         result = publisher.result(
-            info.key, info.version_id, size=info.size, last_modified=info.last_modified.isoformat()
+            info.key, info.version_id, size=info.size, last_modified=info.last_modified
         )
-        self.finish(self._with_clone_url(result))
+        self.finish_json(self._with_clone_url(result))
 
     @web.authenticated
     @authorized

@@ -9,6 +9,7 @@ UTF-8 escapes, ``..`` segments, NUL, lone surrogates inside JSON strings, …
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -25,13 +26,16 @@ __all__ = [
     "field_values",
     "fs_clone_objects",
     "headers",
+    "history_queries",
     "json_values",
     "notebook_bodies",
+    "page_tokens",
     "path_texts",
     "publish_objects",
     "queries",
     "raw_url_paths",
     "reply_summary",
+    "version_ids",
 ]
 
 #: Lone surrogates: valid in a JSON string escape, never encodable as UTF-8.
@@ -251,6 +255,285 @@ def queries(values: Sequence[str] = ()) -> st.SearchStrategy[str | None]:
         st.integers(min_value=500, max_value=6000),
     ).map(lambda t: f"{t[0]}={t[1] * t[2]}")
     return st.one_of(st.none(), st.just(""), pairs, repeated, huge).map(
+        lambda query: query if query is None else query[:MAX_URL_PART]
+    )
+
+
+# -- history (bookstore/versions.py) and checkpoints ------------------------------------
+
+#: Decoded version ids that are not ids: traversal, separators, controls, non-ASCII,
+#: words the routes give a meaning to, numbers, too long.
+HOSTILE_IDS = (
+    "",
+    " ",
+    ".",
+    "..",
+    "../..",
+    "../../etc/passwd",
+    "/",
+    "a/b",
+    "a b",
+    "a\x00b",
+    "\x00",
+    "\t",
+    "\n",
+    "\x7f",
+    "\\",
+    "é",
+    "日本語",
+    "\u202e",
+    "\ufeff",
+    "\U0001f600",
+    "null",
+    "None",
+    "latest",
+    "current",
+    "saving",
+    "0",
+    "-1",
+    "1e9",
+    "9" * 40,
+    "%",
+    "%2F",
+    "%00",
+    "'",
+    '"',
+    "<script>",
+    "*",
+    "?",
+    "#",
+    ";",
+    "x" * 1024,
+    "x" * 1025,
+    "x" * 2000,
+    "é" * 700,
+)
+
+
+def version_ids(known: Sequence[str] = ()) -> st.SearchStrategy[str]:
+    """A version id as it appears in a URL path (already percent-encoded): hostile ids
+    (encoded ``/``, spaces, NUL, non-ASCII, ``..``, 2000 characters, lone surrogates),
+    ``known`` ids (real ones, of this file or another) and raw malformed escapes."""
+    decoded = st.one_of(
+        st.sampled_from(HOSTILE_IDS),
+        _text(20, surrogates=True),
+        st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=40),
+    )
+    if known:
+        decoded = st.sampled_from(list(known)) | decoded
+    return st.one_of(
+        _encoded(decoded, safe=""),
+        _encoded(decoded, safe=""),
+        _encoded(decoded, safe="/"),
+        st.sampled_from(RAW_ESCAPES),
+        st.lists(st.sampled_from(RAW_ESCAPES) | _encoded(decoded, safe=""), max_size=3).map(
+            "".join
+        ),
+    )
+
+
+def _b64(raw: bytes) -> str:
+    """URL-safe base64 without padding, as bookstore's page tokens are written."""
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+#: What a forged page token may name: traversal, absolute paths, another user's
+#: workspace, the other area, controls, empty segments.
+TOKEN_PATHS = (
+    "../../etc",
+    "../../etc/passwd",
+    "..",
+    "../other-user/workspace/x.ipynb",
+    "../../other-user/workspace/secret.ipynb",
+    "/etc/passwd",
+    "//x.ipynb",
+    "a//b.ipynb",
+    "./x.ipynb",
+    "x.ipynb/..",
+    "\\x.ipynb",
+    "x\x00.ipynb",
+    "\ud800.ipynb",
+    "",
+    "/",
+    "a" * 2000,
+    "x.ipynb",
+    "published/x.ipynb",
+    "workspace/x.ipynb",
+)
+
+
+def page_tokens(
+    paths: Sequence[str] = (),
+    tokens: Sequence[str] = (),
+    keys: Sequence[str] = (),
+    prefixes: Sequence[str] = (),
+) -> st.SearchStrategy[str]:
+    """Decoded ``page_token`` values: ``tokens`` (issued by the server) as they are,
+    truncated or altered; base64 of hostile JSON in the shape of a history token
+    (``{"p", "t", "s", "e", "l"}``), of a catalog token (``{"t", "n"}``) and of an S3
+    store token (``{"k", "v"}``) naming ``paths``/``keys`` (often another file's, or the
+    right key ``{prefix}/{p}`` of one of ``prefixes`` with a hostile version marker);
+    base64 of non-JSON; random text."""
+    path = st.sampled_from(TOKEN_PATHS) | _text(20, surrogates=True)
+    if paths:
+        path = st.sampled_from(list(paths)) | path
+    keys_or_paths = st.sampled_from(list(keys)) | path if keys else path
+    hostile_id = st.sampled_from(HOSTILE_IDS) | _text(10, surrogates=True)
+    store_token = st.one_of(
+        st.none(),
+        st.sampled_from(["", "0", "1", "-1", "9" * 30, "x", "null", "1.5", " 1", "\u0661"]),
+        st.tuples(keys_or_paths, st.sampled_from(["v", "", "null"]) | hostile_id).map(
+            lambda t: _b64(json.dumps({"k": t[0], "v": t[1]}).encode())
+        ),
+        _text(30),
+        json_values(max_leaves=2),
+    )
+    optional_text = st.none() | st.sampled_from(["", "v", "x" * 2000]) | json_values(max_leaves=2)
+    link = st.tuples(path, hostile_id | st.sampled_from(["v", "x" * 30])).map(list)
+    segment = st.fixed_dictionaries(
+        {},
+        optional={
+            "p": path | json_values(max_leaves=2),
+            "t": store_token,
+            "s": optional_text | hostile_id,
+            "e": optional_text,
+            "l": st.none() | link | st.lists(path, max_size=3) | json_values(max_leaves=2),
+        },
+    )
+    if paths and prefixes:
+        # The S3 store token of the right key: the version marker is what is hostile.
+        matching = st.tuples(
+            st.sampled_from(list(paths)),
+            st.sampled_from(list(prefixes)),
+            hostile_id | st.sampled_from(["v", "null"]),
+            st.none() | link,
+        ).map(
+            lambda t: {
+                "p": t[0],
+                "t": _b64(json.dumps({"k": f"{t[1]}/{t[0]}", "v": t[2]}).encode()),
+                "s": None,
+                "e": None,
+                "l": t[3],
+            }
+        )
+        segment = segment | matching
+    catalog = st.fixed_dictionaries(
+        {},
+        optional={
+            "t": store_token,
+            "n": st.sampled_from([0, 1, -1, 999, 1000, 1001, 10**30, 1.5, "1", True, None])
+            | json_values(max_leaves=1),
+        },
+    )
+    forged = st.one_of(
+        st.just({"p": "../../etc", "t": None, "s": None, "e": None, "l": None}),
+        segment,
+        segment,
+        catalog,
+        json_values(max_leaves=3),
+    ).map(lambda value: _b64(json.dumps(value).encode()))
+    garbage = st.one_of(
+        st.binary(max_size=60).map(_b64),
+        st.sampled_from(["", "=", "==", "a", "abc", "$$$", "%", "....", "eyJ", "eyJwIjo"]),
+        _text(40, surrogates=True),
+        st.integers(min_value=100, max_value=4000).map(lambda n: "A" * n),
+    )
+    strategies = [forged, forged, garbage]
+    if tokens:
+        real = st.sampled_from(list(tokens))
+        strategies += [
+            real,
+            st.tuples(real, st.integers(min_value=0, max_value=200)).map(lambda t: t[0][: t[1]]),
+            st.tuples(real, st.integers(min_value=0, max_value=200), _text(2)).map(
+                lambda t: t[0][: t[1]] + t[2] + t[0][t[1] + 1 :]
+            ),
+            real.map(lambda token: token + "=="),
+            real.map(lambda token: token * 2),
+        ]
+    return st.one_of(*strategies)
+
+
+#: Query parameters of the history routes, Jupyter's own ``token``, and near misses.
+HISTORY_QUERY_KEYS = (
+    "limit",
+    "page_token",
+    "base",
+    "remote",
+    "content",
+    "prefix",
+    "q",
+    "token",
+    "Limit",
+    "page_token[]",
+    "base%00",
+    "",
+)
+
+#: ``limit`` values: bounds, signs, other numerals, huge.
+LIMITS = (
+    "",
+    "0",
+    "1",
+    "2",
+    "1000",
+    "1001",
+    "-1",
+    "1.5",
+    "1e3",
+    " 1",
+    "1 ",
+    "+1",
+    "0x10",
+    "\uff11",  # fullwidth 1: int() reads it
+    "\u0661",  # Arabic-Indic 1: int() reads it
+    "NaN",
+    "inf",
+    "None",
+    "9" * 30,
+    "9" * 5000,
+)
+
+
+def history_queries(
+    ids: Sequence[str] = (),
+    tokens: st.SearchStrategy[str] | None = None,
+    values: Sequence[str] = (),
+) -> st.SearchStrategy[str | None]:
+    """A raw query string for the history routes: each parameter with values made for it
+    (``limit`` bounds, hostile ``page_token`` from ``tokens``, ``base``/``remote`` refs and
+    ``ids``, ``content`` flags, hostile ``prefix``/``q``), repeated, bare or encoded badly;
+    sometimes any query of :func:`queries` instead."""
+    refs = st.sampled_from(
+        ["latest", "current", "LATEST", " latest", "", "null"]
+    ) | st.sampled_from(HOSTILE_IDS)
+    if ids:
+        refs = st.sampled_from(list(ids)) | refs
+    texts = path_texts(surrogates=True)
+    if values:
+        texts = st.sampled_from(list(values)) | texts
+    by_key = {
+        "limit": st.sampled_from(LIMITS),
+        "page_token": tokens if tokens is not None else page_tokens(),
+        "base": refs,
+        "remote": refs,
+        "content": st.sampled_from(["0", "1", "true", "false", "yes", "no", "", "2", "TRUE", "İ"]),
+        "prefix": texts,
+        "q": texts,
+        "token": st.sampled_from(["", "wrong", "%"]),
+    }
+
+    def pair(key: str) -> st.SearchStrategy[str]:
+        value = by_key.get(key, texts)
+        encoded = st.one_of(
+            _encoded(value, safe=""),
+            _encoded(value, safe=""),
+            _encoded(value, safe="/"),
+            st.tuples(_encoded(value, safe=""), st.sampled_from(RAW_ESCAPES)).map("".join),
+        )
+        return st.one_of(encoded.map(lambda v: f"{key}={v}"), st.just(key))
+
+    pairs = st.lists(st.sampled_from(HISTORY_QUERY_KEYS).flatmap(pair), max_size=5).map("&".join)
+    return st.one_of(pairs, pairs, pairs, st.none(), queries(values)).map(
         lambda query: query if query is None else query[:MAX_URL_PART]
     )
 
@@ -590,11 +873,14 @@ def check_reply(
     forbidden: Iterable[str],
     method: str,
     summary: str,
+    contents: bool = False,
 ) -> None:
     """Assert what every reply of a bookstore route must satisfy.
 
     * never a 5xx (and no dropped connection: tornado reports those as 599);
-    * a success is 200 (JSON for the API, HTML for pages) or 204 for a DELETE;
+    * a success is 200 (JSON for the API, HTML for pages) or 204 for a DELETE (with
+      ``contents``, a reply of Jupyter's contents API: also 201 for a created checkpoint,
+      and a JSON list for a listing);
     * an error (4xx) is ``{"message": "<words>"}`` for the API, an HTML page with a
       non-empty message for the ``/bookstore/...`` pages;
     * no traceback and none of the ``forbidden`` strings (absolute server paths,
@@ -602,7 +888,8 @@ def check_reply(
     """
     code = response.code
     assert code < 500, f"server error{summary}"
-    assert code in (200, 204) or 400 <= code < 500, f"unexpected status{summary}"
+    success = (200, 201, 204) if contents else (200, 204)
+    assert code in success or 400 <= code < 500, f"unexpected status{summary}"
     raw = response.body or b""
     text = raw.decode("utf-8", "replace")
     assert "Traceback" not in text, f"traceback in the reply{summary}"
@@ -631,4 +918,5 @@ def check_reply(
         assert message.strip(), f"API error with an empty message{summary}"
         assert not reply.get("traceback"), f"API error with a traceback{summary}"
     else:
-        assert isinstance(reply, dict), f"API success is not an object{summary}"
+        kinds = (dict, list) if contents else dict
+        assert isinstance(reply, kinds), f"API success is not an object{summary}"

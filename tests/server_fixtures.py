@@ -76,13 +76,31 @@ def jp_server_config(
 
 @pytest.fixture
 def fetch_json(jp_fetch: Any) -> Any:
-    """``await fetch_json(*parts, method=..., body=...)`` -> (status, parsed JSON body)."""
+    """``await fetch_json(*parts, method=..., body=...)`` -> (status, parsed JSON body).
+
+    Every response of a route under ``api/bookstore`` is checked against the OpenAPI
+    document (``bookstore/openapi.yaml``): its status must be documented and its body
+    must match the documented schema (see ``tests/openapi_check.py``).
+    """
+    from jupyter_server.utils import url_path_join
+
+    from tests.openapi_check import check_response
 
     async def fetch(*parts: str, **kwargs: Any) -> tuple[int, Any]:
         if isinstance(kwargs.get("body"), (dict, list)):
             kwargs["body"] = json.dumps(kwargs["body"])
         response = await jp_fetch(*parts, raise_error=False, **kwargs)
         body = response.body.decode() if response.body else ""
-        return response.code, json.loads(body) if body else None
+        parsed = json.loads(body) if body else None
+        path = url_path_join(*parts).lstrip("/")
+        if path == "api/bookstore" or path.startswith("api/bookstore/"):
+            check_response(
+                kwargs.get("method", "GET"),
+                path,
+                response.code,
+                parsed,
+                content_type=response.headers.get("Content-Type"),
+            )
+        return response.code, parsed
 
     return fetch

@@ -97,12 +97,14 @@ def test_validate_bookstore_on_configuration_alone(tmp_path: Path) -> None:
     assert features == {
         "bookstore_valid": True,
         "archive_valid": True,
+        "history_valid": True,
         "publish_valid": True,
         "s3_clone_valid": True,
         "fs_clone_valid": False,
     }
     unsafe = validate_bookstore(BookstoreSettings(workspace_prefix="a//b", published_prefix=".."))
     assert unsafe["archive_valid"] is False
+    assert unsafe["history_valid"] is False
     assert unsafe["publish_valid"] is False
     per_user = validate_bookstore(BookstoreSettings(workspace_prefix="workspace/{username}"))
     assert per_user["archive_valid"] is True
@@ -130,5 +132,7 @@ def test_validate_bookstore_with_store_status() -> None:
     assert unversioned["bookstore_valid"] is True
     assert unversioned["publish_valid"] is True
     assert unversioned["archive_valid"] is False
+    assert unversioned["history_valid"] is False
+    assert validate_bookstore(BookstoreSettings(archive_file_types=[]))["history_valid"] is True
     down = validate_bookstore(settings, status(usable=False))
     assert not any(down.values())

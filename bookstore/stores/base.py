@@ -43,6 +43,7 @@ __all__ = [
     "StoredObject",
     "check_key",
     "check_text",
+    "usable_page_token",
     "usable_version_id",
 ]
 
@@ -273,6 +274,16 @@ def usable_version_id(version_id: Any) -> bool:
         isinstance(version_id, str)
         and 0 < len(version_id) <= 1024
         and all("!" <= char <= "~" for char in version_id)
+    )
+
+
+def usable_page_token(token: Any) -> bool:
+    """True when ``token`` could be a page token some store issued (printable ASCII, at
+    most 8,192 characters); anything else is refused before it reaches a backend."""
+    return (
+        isinstance(token, str)
+        and 0 < len(token) <= 8192
+        and all("!" <= char <= "~" for char in token)
     )
 
 

@@ -160,7 +160,7 @@ async def test_only_configured_types_are_archived(
     assert len(await all_versions(store, f"{workspace_prefix}/nb/real.ipynb")) == 1
 
 
-async def test_rename_keeps_old_history_and_archives_new_path(
+async def test_rename_and_delete_keep_every_version(
     jp_fetch: Any, bookstore_app: BookstoreApp, workspace_prefix: str
 ) -> None:
     await save(jp_fetch, "nb/old.ipynb", make_notebook("before", cells=1))
@@ -173,8 +173,12 @@ async def test_rename_keeps_old_history_and_archives_new_path(
     assert await bookstore_app.archiver.drain(timeout=30)
 
     store = await bookstore_app.ready_store()
-    assert await markers(store, f"{workspace_prefix}/nb/old.ipynb") == ["# Notebook before"]
-    assert await markers(store, f"{workspace_prefix}/nb/new.ipynb") == ["# Notebook after"]
+    old_key, new_key = f"{workspace_prefix}/nb/old.ipynb", f"{workspace_prefix}/nb/new.ipynb"
+    assert await markers(store, old_key) == ["# Notebook before"]
+    # The rename copied the old name's newest version over; the delete hid the key.
+    assert await markers(store, new_key) == ["# Notebook before", "# Notebook after"]
+    for key in (old_key, new_key):
+        assert not any(version.is_latest for version in await all_versions(store, key))
 
 
 async def test_archive_status_route(jp_fetch: Any, bookstore_app: BookstoreApp) -> None:

@@ -10,7 +10,14 @@ import pytest
 from bookstore import __version__
 from bookstore.app import BookstoreApp
 
-FEATURES = {"bookstore_valid", "archive_valid", "publish_valid", "s3_clone_valid", "fs_clone_valid"}
+FEATURES = {
+    "bookstore_valid",
+    "archive_valid",
+    "history_valid",
+    "publish_valid",
+    "s3_clone_valid",
+    "fs_clone_valid",
+}
 
 
 def closed_port() -> int:
@@ -27,6 +34,7 @@ async def test_embedded_store_by_default(fetch_json: Any) -> None:
     assert body["features"] == {
         "bookstore_valid": True,
         "archive_valid": True,
+        "history_valid": True,
         "publish_valid": True,
         "s3_clone_valid": True,
         "fs_clone_valid": False,

@@ -1,0 +1,263 @@
+"""Bookstore's versions as Jupyter checkpoints, so JupyterLab and Notebook 7 use them as is.
+
+With :class:`BookstoreCheckpoints` installed on the server's contents manager:
+
+* ``GET /api/contents/{path}/checkpoints`` lists the newest versions, oldest first as
+  Jupyter's frontends expect (File > "Revert Notebook to Checkpoint…" reverses the list
+  and offers them newest first; the classic notebook takes the last as the latest);
+* ``POST /api/contents/{path}/checkpoints`` ("Save and create checkpoint", which
+  JupyterLab runs after every save) waits until the save is archived and answers that
+  version;
+* ``POST /api/contents/{path}/checkpoints/{id}`` restores a version: the file is written
+  through the contents manager, so the restore is archived as a new version;
+* nbdime's "diff against checkpoint" reads the first listed checkpoint: the oldest of the
+  ``max_checkpoints`` newest versions.
+
+Jupyter's own ``save`` asks for the checkpoints of every notebook it saves ("one checkpoint
+should always exist") and creates one when there is none.  Bookstore answers that question
+without the store (a pre-save hook marks the save in progress): the save is archived by
+the post-save hook anyway, so a save never waits for, nor fails because of, the store.
+
+Versions are never deleted: deleting a checkpoint is refused, and deleting or renaming a
+file leaves its history to the archiver (which records both, see :mod:`bookstore.archive`).
+Files that bookstore does not archive (by ``archive_file_types``) keep the checkpoints
+the contents manager had before (Jupyter's ``.ipynb_checkpoints`` by default).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import contextvars
+import errno
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from jupyter_server.services.contents.checkpoints import (
+    AsyncCheckpoints,
+    AsyncGenericCheckpointsMixin,
+)
+from jupyter_server.utils import ensure_async
+from tornado import web
+
+from .errors import BookstoreError, ObjectNotFound, StoreUnavailable
+from .handlers import status_for
+from .notebook_files import read_notebook
+
+if TYPE_CHECKING:
+    from .archive import Archiver
+    from .clone import WorkspaceWriter
+    from .versions import History
+
+__all__ = ["BookstoreCheckpoints"]
+
+#: The path being saved by the current task (set by the pre-save hook).
+_saving: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "bookstore_saving", default=None
+)
+
+
+class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
+    """Async checkpoints backed by the workspace history of bookstore.
+
+    ``history`` returns the started workspace :class:`~bookstore.versions.History`;
+    ``archiver`` turns saves into versions; ``writer`` writes restored files;
+    ``fallback`` serves the files bookstore does not archive; ``timeout`` bounds how
+    long creating a checkpoint waits for the archive; ``limit`` is how many versions
+    are listed.
+    """
+
+    def __init__(
+        self,
+        *,
+        history: Callable[[], Awaitable[History]],
+        archiver: Archiver,
+        writer: WorkspaceWriter,
+        fallback: AsyncCheckpoints,
+        timeout: float,
+        limit: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._history = history
+        self.archiver = archiver
+        self.writer = writer
+        self.fallback = fallback
+        self.timeout = timeout
+        self.limit = limit
+
+    def _ours(self, path: str) -> bool:
+        return self.archiver.archives(path)
+
+    def pre_save_hook(self, model: dict[str, Any], path: str, **kwargs: Any) -> None:
+        """Jupyter pre-save hook: note which path this task is saving."""
+        _saving.set(path.strip("/"))
+
+    def post_save_hook(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
+        """Jupyter post-save hook: the save is over."""
+        _saving.set(None)
+
+    async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
+        """Make sure the saved file is a version, and answer that version."""
+        path = path.strip("/")
+        with _as_http_errors():
+            if not self._ours(path):
+                result: dict[str, Any] = await self.fallback.create_checkpoint(contents_mgr, path)
+                return result
+            history = await self._history()
+            key = history.key_for(path)  # refuses a malformed path before anything else
+            if not await ensure_async(contents_mgr.file_exists(path)):
+                raise ObjectNotFound(f"There is no file {path!r} to checkpoint.")
+            if not await self.archiver.flush(path, self.timeout):
+                raise StoreUnavailable(
+                    "The save is kept, but bookstore could not archive it yet (the store is "
+                    "slow or unreachable); it becomes a version when the store answers."
+                )
+            try:
+                info = await history.store.head(key)
+            except ObjectNotFound:
+                # Saved before archiving knew it (e.g. created outside Jupyter): archive now.
+                model = await ensure_async(contents_mgr.get(path, content=True, type="file"))
+                content = model["content"]
+                body = (
+                    content.encode("utf-8")
+                    if model["format"] == "text"
+                    else base64.b64decode(content)
+                )
+                self.archiver.archive_bytes(path, body)
+                if not await self.archiver.flush(path, self.timeout):
+                    raise StoreUnavailable("The store did not answer in time.") from None
+                info = await history.store.head(key)
+        return {"id": info.version_id, "last_modified": info.last_modified}
+
+    async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
+        """The newest ``limit`` versions in Jupyter's order, oldest first, each with a
+        distinct ``last_modified`` (JupyterLab labels checkpoints by time only)."""
+        if not self._ours(path):
+            with _as_http_errors():
+                listed: list[dict[str, Any]] = await self.fallback.list_checkpoints(path)
+            return listed
+        if _saving.get() == path.strip("/"):
+            # Jupyter's save checking that a checkpoint exists: this save is about to be
+            # archived, so one will.  No store round trip on the save path.
+            return [{"id": "saving", "last_modified": datetime.now(timezone.utc)}]
+        history = await self._history()
+        with _as_http_errors():
+            page = await history.list_versions(path.strip("/"), limit=self.limit)
+        checkpoints: list[dict[str, Any]] = []
+        for item in page.items:
+            when = item.last_modified
+            if checkpoints and when >= checkpoints[-1]["last_modified"]:
+                # Same second (S3 listings have second precision): keep the order visible.
+                when = checkpoints[-1]["last_modified"] - timedelta(milliseconds=1)
+            checkpoints.append({"id": item.id, "last_modified": when})
+        checkpoints.reverse()
+        return checkpoints
+
+    async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
+        """Write the version over the file, byte for byte (never signed trusted); the save
+        is archived as a new version."""
+        path = path.strip("/")
+        with _as_http_errors():
+            if not self._ours(path):
+                await self.fallback.restore_checkpoint(contents_mgr, checkpoint_id, path)
+                return
+            body = await self._read(checkpoint_id, path)
+            await self.writer.overwrite(path, body)
+
+    async def get_notebook_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
+        """A version as ``{"type": "notebook", "content": nb}`` (nbdime passes the whole
+        checkpoint model as ``checkpoint_id``)."""
+        body = await self._read(checkpoint_id, path)
+        with _as_http_errors():
+            notebook = read_notebook(body)
+        # Trust flags as the contents manager gives the file itself, so a diff against
+        # the file shows only what changed.
+        mark_trusted_cells = getattr(self.parent, "mark_trusted_cells", None)
+        if mark_trusted_cells is not None:
+            mark_trusted_cells(notebook, path)
+        return {"type": "notebook", "content": notebook}
+
+    async def get_file_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
+        """A version of a file as ``{"type": "file", "content", "format"}``."""
+        body = await self._read(checkpoint_id, path)
+        try:
+            return {"type": "file", "content": body.decode("utf-8"), "format": "text"}
+        except UnicodeDecodeError:
+            return {
+                "type": "file",
+                "content": base64.encodebytes(body).decode("ascii"),
+                "format": "base64",
+            }
+
+    async def _read(self, checkpoint_id: Any, path: str) -> bytes:
+        if isinstance(checkpoint_id, dict):
+            checkpoint_id = checkpoint_id.get("id")
+        history = await self._history()
+        with _as_http_errors():
+            stored, _ = await history.find(path.strip("/"), str(checkpoint_id))
+        body: bytes = stored.body
+        return body
+
+    async def create_notebook_checkpoint(self, nb: Any, path: str) -> dict[str, Any]:
+        """Not used: :meth:`create_checkpoint` archives the saved file itself."""
+        raise NotImplementedError
+
+    async def create_file_checkpoint(self, content: Any, format: str, path: str) -> dict[str, Any]:
+        """Not used: :meth:`create_checkpoint` archives the saved file itself."""
+        raise NotImplementedError
+
+    async def delete_checkpoint(self, checkpoint_id: str, path: str) -> None:
+        """Refused: bookstore never deletes a version."""
+        if not self._ours(path):
+            with _as_http_errors():
+                await self.fallback.delete_checkpoint(checkpoint_id, path)
+            return
+        raise web.HTTPError(403, "bookstore keeps every version: checkpoints cannot be deleted.")
+
+    async def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None:
+        """The archiver records renames (see :mod:`bookstore.archive`)."""
+        if not self._ours(old_path):
+            with _as_http_errors():
+                await self.fallback.rename_checkpoint(checkpoint_id, old_path, new_path)
+
+    async def rename_all_checkpoints(self, old_path: str, new_path: str) -> None:
+        """The archiver records renames; other files' checkpoints follow as in Jupyter."""
+        if not self._ours(old_path):
+            with _as_http_errors():
+                await self.fallback.rename_all_checkpoints(old_path, new_path)
+
+    async def delete_all_checkpoints(self, path: str) -> None:
+        """A deleted file's history stays (the archiver marks it deleted)."""
+        if not self._ours(path):
+            with _as_http_errors():
+                await self.fallback.delete_all_checkpoints(path)
+
+
+#: Statuses for the file-system errors of Jupyter's own checkpoints (which Jupyter itself
+#: would answer with a 500).
+_OS_ERROR_STATUS: list[tuple[type[OSError], int, str]] = [
+    (FileNotFoundError, 404, "There is no such file or checkpoint."),
+    (IsADirectoryError, 400, "That path is a folder; folders have no checkpoints."),
+    (NotADirectoryError, 400, "A part of that path is a file, not a folder."),
+    (PermissionError, 403, "The server may not read or write that checkpoint."),
+]
+
+
+@contextlib.contextmanager
+def _as_http_errors() -> Iterator[None]:
+    """Bookstore errors (and the file-system errors of Jupyter's own checkpoints) inside
+    Jupyter's contents API become HTTP errors with a status and a message in words."""
+    try:
+        yield
+    except BookstoreError as exc:
+        # Jupyter's contents handlers show log_message as is; tornado's log formats it.
+        raise web.HTTPError(status_for(exc), str(exc).replace("%", "%%")) from None
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise web.HTTPError(400, "A name in that path is too long.") from None
+        for cls, status, message in _OS_ERROR_STATUS:
+            if isinstance(exc, cls):
+                raise web.HTTPError(status, message) from None
+        raise

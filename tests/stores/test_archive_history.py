@@ -1,0 +1,128 @@
+"""The archiver's history operations (rename, delete) against each real store: ordered with
+the saves around them, durable across a restart, and idempotent when replayed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bookstore.archive import Archiver
+from bookstore.errors import StoreUnavailable
+from bookstore.spool import Spool
+from bookstore.stores.base import ObjectStore
+from bookstore.versions import History
+
+
+def make_archiver(store: ObjectStore, spool_dir: Path, prefix: str, *, up: bool = True) -> Archiver:
+    async def open_store() -> ObjectStore:
+        if not up:
+            raise StoreUnavailable("the store is down (test)")
+        return store
+
+    return Archiver(
+        open_store=open_store,
+        spool=Spool(spool_dir),
+        workspace_prefix=f"{prefix}/workspace",
+        file_types=["notebook"],
+        retry_max_delay=0.05,
+    )
+
+
+async def history_of(store: ObjectStore, prefix: str, path: str) -> list[tuple[str, bytes]]:
+    """(saved path, body) of every version of ``path``, newest first, through renames."""
+    history = History(store, f"{prefix}/workspace", area="workspace", follows_renames=True)
+    page = await history.list_versions(path, limit=1000)
+    assert page.next_token is None
+    bodies = []
+    for item in page.items:
+        stored, saved_path = await history.find(path, item.id)
+        assert saved_path == item.path
+        bodies.append((item.path, stored.body))
+    return bodies
+
+
+async def test_rename_follows_saves_queued_before_it(
+    store: ObjectStore, prefix: str, tmp_path: Path
+) -> None:
+    archiver = make_archiver(store, tmp_path / "spool", prefix)
+    archiver.archive_bytes("a.ipynb", b"1")
+    archiver.archive_bytes("a.ipynb", b"2")
+    archiver.record_rename("a.ipynb", "b.ipynb")  # before the saves above are uploaded
+    archiver.archive_bytes("b.ipynb", b"3")
+    archiver.archive_bytes("a.ipynb", b"new a")  # a new file under the old name
+    assert await archiver.drain(timeout=30)
+    assert await history_of(store, prefix, "b.ipynb") == [
+        ("b.ipynb", b"3"),
+        ("b.ipynb", b"2"),
+        ("a.ipynb", b"1"),
+    ]
+    assert [body for _, body in await history_of(store, prefix, "a.ipynb")] == [
+        b"new a",
+        b"2",
+        b"1",
+    ]
+    assert archiver.pending == 0
+    await archiver.stop()
+
+
+async def test_rename_waits_in_the_spool_while_the_store_is_down(
+    store: ObjectStore, prefix: str, tmp_path: Path
+) -> None:
+    up = make_archiver(store, tmp_path / "spool", prefix)
+    up.archive_bytes("x.ipynb", b"1")
+    assert await up.drain(timeout=30)
+    await up.stop()
+
+    down = make_archiver(store, tmp_path / "spool", prefix, up=False)
+    down.archive_bytes("x.ipynb", b"2")
+    down.record_rename("x.ipynb", "y.ipynb")
+    down.record_delete("y.ipynb")
+    assert not await down.drain(timeout=0.3)
+    assert down.pending == 3
+    await down.stop()
+
+    restarted = make_archiver(store, tmp_path / "spool", prefix)
+    await restarted.start()
+    assert await restarted.drain(timeout=30)
+    assert restarted.pending == 0
+    versions = await History(
+        store, f"{prefix}/workspace", area="workspace", follows_renames=True
+    ).list_versions("y.ipynb")
+    assert [item.path for item in versions.items] == ["y.ipynb", "x.ipynb"]
+    assert not any(item.is_latest for item in versions.items)  # y was deleted
+    await restarted.stop()
+
+
+async def test_a_replayed_rename_does_not_copy_twice(
+    store: ObjectStore, prefix: str, tmp_path: Path
+) -> None:
+    archiver = make_archiver(store, tmp_path / "spool", prefix)
+    archiver.archive_bytes("p.ipynb", b"1")
+    archiver.record_rename("p.ipynb", "q.ipynb")
+    assert await archiver.drain(timeout=30)
+    # As if the server died after the copy, before the spool entry was removed.
+    again = make_archiver(store, tmp_path / "spool2", prefix)
+    again.record_rename("p.ipynb", "q.ipynb")
+    assert await again.drain(timeout=30)
+    assert await history_of(store, prefix, "q.ipynb") == [("q.ipynb", b"1")]
+    await archiver.stop()
+    await again.stop()
+
+
+async def test_unknown_spool_actions_are_set_aside(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.open()
+    rename = spool.add_operation(
+        "rename", "k/a", "a.ipynb", target_key="k/b", target_path="b.ipynb"
+    )
+    (tmp_path / "00000000000000000001.entry").write_bytes(
+        b'{"key": "k", "path": "p", "saved_at": 1, "action": "explode"}\n'
+    )
+    entries: list[Any] = Spool(tmp_path).open()
+    assert entries == [rename]
+    assert (entries[0].action, entries[0].target_key, entries[0].target_path) == (
+        "rename",
+        "k/b",
+        "b.ipynb",
+    )
+    assert spool.failed_count() == 1
