@@ -20,6 +20,7 @@ from traitlets import Bool, Float, Integer, List, TraitError, Type, Unicode, def
 from traitlets.config import LoggingConfigurable
 
 from .s3_paths import s3_key
+from .stores.base import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from .stores.base import ObjectStore, StoreStatus
@@ -165,7 +166,7 @@ class BookstoreSettings(LoggingConfigurable):
 
     max_checkpoints = Integer(
         100,
-        help="""How many of a file's newest versions are listed as checkpoints (the whole
+        help="""How many (1 to 1000) of a file's newest versions are listed as checkpoints (the whole
         history stays available through ``/api/bookstore/workspace/{path}/versions``).""",
     ).tag(config=True)
 
@@ -206,6 +207,20 @@ class BookstoreSettings(LoggingConfigurable):
     @default("local_store_dir")
     def _default_local_store_dir(self) -> str:
         return str(Path(jupyter_data_dir()) / "bookstore")
+
+    @validate("max_checkpoints")
+    def _validate_max_checkpoints(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 1 <= value <= MAX_PAGE_SIZE:
+            raise TraitError(f"max_checkpoints must be from 1 to {MAX_PAGE_SIZE}, not {value}")
+        return value
+
+    @validate("checkpoint_timeout")
+    def _validate_checkpoint_timeout(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not value >= 0:
+            raise TraitError(f"checkpoint_timeout must be 0 or more seconds, not {value}")
+        return value
 
     @validate("max_threads")
     def _validate_max_threads(self, proposal: Any) -> int:

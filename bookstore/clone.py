@@ -39,7 +39,13 @@ from .errors import (
     WorkspaceError,
 )
 from .handlers import BookstoreAPIHandler
-from .notebook_files import file_model, is_notebook_path, notebook_node, run_cpu
+from .notebook_files import (
+    DEFAULT_MIMETYPES,
+    file_model,
+    is_notebook_path,
+    notebook_node,
+    run_cpu,
+)
 from .pages import BookstorePageHandler
 from .s3_paths import normalize_path
 from .stores.base import ObjectInfo, ObjectStore
@@ -319,12 +325,8 @@ class WorkspaceWriter:
         else:
             saved.update(content=save_model["content"], format=save_model["format"])
             if saved.get("mimetype") is None and saved.get("type") == "file":
-                saved["mimetype"] = _DEFAULT_MIMETYPES[save_model["format"]]
+                saved["mimetype"] = DEFAULT_MIMETYPES[save_model["format"]]
         return saved
-
-
-#: The mimetype Jupyter gives a file it cannot guess one for, by format.
-_DEFAULT_MIMETYPES = {"text": "text/plain", "base64": "application/octet-stream"}
 
 
 def _open_url_base(handler: BookstorePageHandler) -> str:

@@ -135,6 +135,10 @@ def read_notebook(body: bytes) -> Any:
     return notebook_node(parse_notebook_bytes(body))
 
 
+#: The mimetype Jupyter gives a file it cannot guess one for, by format.
+DEFAULT_MIMETYPES = {"text": "text/plain", "base64": "application/octet-stream"}
+
+
 def file_model(body: bytes, *, notebook: bool) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A contents model that saves ``body`` byte for byte, and the parsed notebook.
 

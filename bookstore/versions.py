@@ -43,7 +43,13 @@ from .errors import (
     VersionNotFound,
 )
 from .handlers import BookstoreAPIHandler
-from .notebook_files import is_notebook_path, read_notebook, run_cpu
+from .notebook_files import (
+    DEFAULT_MIMETYPES,
+    file_model,
+    is_notebook_path,
+    read_notebook,
+    run_cpu,
+)
 from .publish import notebook_path
 from .s3_paths import normalize_path, s3_key
 from .stores.base import (
@@ -143,9 +149,7 @@ class _Segment:
                 store_token=_optional_ascii(data["t"]),
                 skip_through=_optional_ascii(data["s"]),
                 stop_at=_optional_ascii(data["e"]),
-                link=(normalize_path(link[0]), _text(_optional_ascii(link[1])))
-                if link is not None
-                else None,
+                link=(normalize_path(link[0]), _ascii(link[1])) if link is not None else None,
             )
         except (ValueError, TypeError, KeyError, IndexError, InvalidPath):
             raise InvalidPath(
@@ -156,24 +160,16 @@ class _Segment:
         return segment
 
 
-def _text(value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise TypeError("not a string")
-    return value
-
-
-def _optional_text(value: Any) -> str | None:
-    return None if value is None else _text(value)
-
-
-def _optional_ascii(value: Any) -> str | None:
+def _ascii(value: Any) -> str:
     """A store token or version id from a page token: printable ASCII, like the ones
     stores issue (anything else could not even travel to S3)."""
-    if value is None:
-        return None
     if not usable_page_token(value):
         raise TypeError("not a printable ASCII string")
     return str(value)
+
+
+def _optional_ascii(value: Any) -> str | None:
+    return None if value is None else _ascii(value)
 
 
 def _link(lineage: dict[str, str]) -> tuple[str, str] | None:
@@ -415,12 +411,10 @@ async def contents_model(
     if model["type"] == "notebook":
         model.update(format="json", content=await run_cpu(len(body), read_notebook, body))
         return model
-    try:
-        model.update(format="text", content=body.decode("utf-8"))
-        model["mimetype"] = model["mimetype"] or "text/plain"
-    except UnicodeDecodeError:
-        model.update(format="base64", content=base64.encodebytes(body).decode("ascii"))
-        model["mimetype"] = model["mimetype"] or "application/octet-stream"
+    # Text when it is UTF-8, else base64: as a clone or Jupyter's own contents API gives it.
+    saved, _ = file_model(body, notebook=False)
+    model.update(format=saved["format"], content=saved["content"])
+    model["mimetype"] = model["mimetype"] or DEFAULT_MIMETYPES[saved["format"]]
     return model
 
 

@@ -92,6 +92,15 @@ def test_max_threads_must_be_positive() -> None:
         BookstoreSettings(max_threads=0)
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("max_checkpoints", 0), ("max_checkpoints", 1001), ("checkpoint_timeout", -1.0)],
+)
+def test_checkpoint_settings_are_checked(setting: str, value: float) -> None:
+    with pytest.raises(TraitError, match=setting):
+        BookstoreSettings(**{setting: value})
+
+
 def test_validate_bookstore_on_configuration_alone(tmp_path: Path) -> None:
     features = validate_bookstore(BookstoreSettings())
     assert features == {
