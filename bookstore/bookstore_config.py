@@ -166,8 +166,9 @@ class BookstoreSettings(LoggingConfigurable):
 
     max_checkpoints = Integer(
         100,
-        help="""How many (1 to 1000) of a file's newest versions are listed as checkpoints (the whole
-        history stays available through ``/api/bookstore/workspace/{path}/versions``).""",
+        help="""How many (1 to 1000) of a file's newest versions are listed as checkpoints
+        (the whole history stays available through
+        ``/api/bookstore/workspace/{path}/versions``).""",
     ).tag(config=True)
 
     checkpoint_timeout = Float(
