@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 from functools import partial
 from typing import Any
 
-from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 
 from ._version import __version__
-from .archive import Archiver, BookstoreContentsArchiver, expand_prefix, server_username
+from .archive import Archiver, BookstoreContentsArchiver, default_spool_dir
+from .areas import StoreAreas
 from .bookstore_config import BookstoreSettings, validate_bookstore
 from .checkpoints import BookstoreCheckpoints
 from .clone import FileSystemSource, S3CloneSource, WorkspaceWriter
 from .errors import InvalidPath, NotAllowed, ObjectNotFound, StoreError
 from .publish import Publisher
-from .s3_paths import s3_key
 from .spool import Spool
 from .stores.base import ObjectStore, StoreStatus
 from .versions import History, VersionItem
@@ -43,6 +40,7 @@ class BookstoreApp(ExtensionApp):
     classes = [ServerApp, BookstoreSettings]
 
     bookstore_settings: BookstoreSettings
+    areas: StoreAreas
     store: ObjectStore
     archiver: Archiver | None
     workspace_writer: WorkspaceWriter
@@ -51,6 +49,9 @@ class BookstoreApp(ExtensionApp):
         """Create the settings, the (not yet started) store and the archiver."""
         self.bookstore_settings = BookstoreSettings(parent=self)
         self.store = self.bookstore_settings.make_store(log=self.log)
+        self.areas = StoreAreas(
+            self.bookstore_settings, self.ready_store, known_lineage=self._known_lineage
+        )
         self._store_started: asyncio.Task[None] | None = None
         self._last_status: StoreStatus | None = None
         self.archiver = self._make_archiver()
@@ -66,8 +67,11 @@ class BookstoreApp(ExtensionApp):
 
         Raises :class:`~bookstore.errors.InvalidPath` for an unsafe prefix.
         """
-        prefix = expand_prefix(self.bookstore_settings.workspace_prefix, server_username())
-        return s3_key(prefix)
+        return self.areas.workspace_key_prefix()
+
+    def _known_lineage(self, key: str) -> dict[str, str] | None:
+        archiver = self.archiver
+        return archiver.known_lineage(key) if archiver is not None else None
 
     def _make_archiver(self) -> Archiver | None:
         """Hook archiving into the server's contents manager (whatever its class)."""
@@ -81,11 +85,7 @@ class BookstoreApp(ExtensionApp):
             return None
         assert self.serverapp is not None
         contents_manager = self.serverapp.contents_manager
-        spool_dir = settings.archive_spool_dir or os.path.join(
-            jupyter_data_dir(),
-            "bookstore-spool",
-            hashlib.sha256(os.path.abspath(self.serverapp.root_dir).encode()).hexdigest()[:16],
-        )
+        spool_dir = settings.archive_spool_dir or default_spool_dir(self.serverapp.root_dir)
         archiver = Archiver(
             open_store=self.ready_store,
             spool=Spool(spool_dir),
@@ -195,37 +195,14 @@ class BookstoreApp(ExtensionApp):
 
     def published_key_prefix(self) -> str:
         """The published prefix as a key; :class:`NotAllowed` when it is empty or unsafe."""
-        try:
-            published_prefix = s3_key(self.bookstore_settings.published_prefix)
-        except InvalidPath as exc:
-            raise NotAllowed(f"Publishing is off: {exc}") from None
-        if not published_prefix:
-            raise NotAllowed("Publishing is off: BookstoreSettings.published_prefix is empty.")
-        return published_prefix
+        return self.areas.published_key_prefix()
 
     async def history(self, area: str) -> History:
         """The :class:`~bookstore.versions.History` of ``"workspace"`` or ``"published"``.
 
         Raises :class:`~bookstore.errors.NotAllowed` when that prefix is unusable.
         """
-        if area == "published":
-            return History(await self.ready_store(), self.published_key_prefix(), area=area)
-        try:
-            prefix = self.workspace_key_prefix()
-        except InvalidPath as exc:
-            raise NotAllowed(f"Workspace history is off: {exc}") from None
-        if not prefix:
-            raise NotAllowed(
-                "Workspace history is off: BookstoreSettings.workspace_prefix is empty."
-            )
-        archiver = self.archiver
-        return History(
-            await self.ready_store(),
-            prefix,
-            area=area,
-            follows_renames=True,
-            known_lineage=archiver.known_lineage if archiver is not None else None,
-        )
+        return await self.areas.history(area)
 
     async def restore(self, path: str, version_id: str) -> dict[str, Any]:
         """Write a version of ``path`` over the workspace file; the save becomes a new
@@ -257,26 +234,11 @@ class BookstoreApp(ExtensionApp):
 
         Raises :class:`~bookstore.errors.NotAllowed` when ``published_prefix`` is unusable.
         """
-        published_prefix = self.published_key_prefix()
-        try:
-            workspace_prefix: str | None = self.workspace_key_prefix() or None
-        except InvalidPath:
-            workspace_prefix = None
-        return Publisher(
-            await self.ready_store(),
-            published_prefix=published_prefix,
-            workspace_prefix=workspace_prefix,
-        )
+        return await self.areas.publisher()
 
     async def s3_clone_source(self) -> S3CloneSource:
         """Where clones come from; :class:`NotAllowed` when ``enable_s3_cloning`` is off."""
-        settings = self.bookstore_settings
-        if not settings.enable_s3_cloning:
-            raise NotAllowed(
-                "Cloning from the store is turned off on this server "
-                "(BookstoreSettings.enable_s3_cloning)."
-            )
-        return S3CloneSource(await self.ready_store(), list(settings.clone_allowed_buckets))
+        return await self.areas.s3_clone_source()
 
     def fs_clone_source(self) -> FileSystemSource:
         """Files that may be cloned; :class:`NotAllowed` unless ``fs_cloning_basedir`` is an

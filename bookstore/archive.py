@@ -42,6 +42,7 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server.services.contents.filemanager import FileContentsManager
 from traitlets.config import LoggingConfigurable
 
@@ -54,6 +55,9 @@ __all__ = [
     "ArchiveRecord",
     "Archiver",
     "BookstoreContentsArchiver",
+    "archive_version",
+    "archived_type",
+    "default_spool_dir",
     "expand_prefix",
     "server_username",
 ]
@@ -211,7 +215,7 @@ class Archiver(LoggingConfigurable):
 
     def archives(self, path: str) -> bool:
         """True when saves of ``path`` are archived (by its type, as the hook decides)."""
-        return _file_type(path) in self.file_types
+        return archived_type(path, self.file_types)
 
     def _accept(self, entry: SpoolEntry) -> None:
         if entry.seq in self._known:
@@ -345,12 +349,8 @@ class Archiver(LoggingConfigurable):
         store = await self._open_store()
         latest = await self._latest(store, entry.key)
         if sha != latest.sha:
-            saved = datetime.fromtimestamp(entry.saved_at, timezone.utc).isoformat()
-            await store.put(
-                entry.key,
-                body,
-                content_type=CONTENT_TYPES.get(_file_type(entry.path), "application/octet-stream"),
-                metadata={SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **latest.lineage},
+            await _put_version(
+                store, entry.key, entry.path, body, sha=sha, saved_at=entry.saved_at, latest=latest
             )
             self.archived += 1
         else:
@@ -460,6 +460,57 @@ def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return str(exc) or type(exc).__name__
+
+
+async def _put_version(
+    store: ObjectStore,
+    key: str,
+    path: str,
+    body: bytes,
+    *,
+    sha: str,
+    saved_at: float,
+    latest: _Latest,
+) -> str:
+    """Put ``body`` as the next version of ``key``, carrying the lineage of ``latest``."""
+    saved = datetime.fromtimestamp(saved_at, timezone.utc).isoformat()
+    return await store.put(
+        key,
+        body,
+        content_type=CONTENT_TYPES.get(_file_type(path), "application/octet-stream"),
+        metadata={SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **latest.lineage},
+    )
+
+
+async def archive_version(
+    store: ObjectStore, key: str, path: str, body: bytes, *, saved_at: float | None = None
+) -> str | None:
+    """Archive ``body`` as the next version of ``key`` (the file ``path``) the way the
+    :class:`Archiver` does, for writers outside a server (e.g. ``jupyter bookstore
+    restore``).  Content identical to the latest version makes no new version: the
+    result is then ``None``, else the new version id."""
+    sha = hashlib.sha256(body).hexdigest()
+    try:
+        info = await store.head(key)
+        latest = _Latest(info.metadata.get(SHA256_FIELD), lineage_of(info))
+    except ObjectNotFound:
+        latest = _Latest(None)
+    if sha == latest.sha:
+        return None
+    when = time.time() if saved_at is None else saved_at
+    return await _put_version(store, key, path, body, sha=sha, saved_at=when, latest=latest)
+
+
+def default_spool_dir(root_dir: str) -> str:
+    """The spool of a server whose root dir is ``root_dir`` (when ``archive_spool_dir``
+    is empty): ``bookstore-spool/<id>`` under the Jupyter data directory."""
+    digest = hashlib.sha256(os.path.abspath(root_dir).encode()).hexdigest()[:16]
+    return os.path.join(jupyter_data_dir(), "bookstore-spool", digest)
+
+
+def archived_type(path: str, file_types: list[str] | set[str]) -> bool:
+    """True when saves of ``path`` are archived under ``archive_file_types``."""
+    return _file_type(path) in file_types
 
 
 def _read_and_hash(entry: SpoolEntry) -> tuple[bytes, str]:

@@ -145,6 +145,13 @@ class Spool:
         """Set ``entry`` aside in ``failed/``: it can never be archived as it is."""
         self._move_to_failed(entry.file)
 
+    def counts(self) -> tuple[int, int]:
+        """``(pending, failed)`` entries on disk, read without opening the spool (a server
+        may be using it)."""
+        if not self.directory.is_dir():
+            return 0, 0
+        return len(list(self.directory.glob(f"*{_SUFFIX}"))), self.failed_count()
+
     def failed_count(self) -> int:
         """How many entries were set aside."""
         return sum(1 for _ in (self.directory / _FAILED_DIR).glob(f"*{_SUFFIX}*"))

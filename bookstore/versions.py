@@ -376,6 +376,21 @@ class History:
                 break
         raise VersionNotFound(f"There is no version {version_id!r} of {path!r}.")
 
+    async def notebook_side(
+        self, path: str, ref: str
+    ) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """A stored side of a diff, ``ref`` being a version id or ``latest``: (reference,
+        notebook, size)."""
+        stored, saved_path = await self.find(path, None if ref == LATEST else ref)
+        notebook = await run_cpu(len(stored.body), read_notebook, stored.body)
+        reference = {
+            "id": stored.info.version_id,
+            "path": saved_path,
+            "last_modified": stored.info.last_modified,
+            "current": False,
+        }
+        return reference, notebook, len(stored.body)
+
     async def read_model(
         self, path: str, version_id: str | None, *, content: bool = True
     ) -> dict[str, Any]:
@@ -543,15 +558,7 @@ class _HistoryHandler(BookstoreAPIHandler):
             if self.area != "workspace":
                 raise InvalidRequest("'current' names a workspace file; use 'latest' or an id.")
             return await self.current_notebook(path)
-        stored, saved_path = await history.find(path, None if ref == LATEST else ref)
-        notebook = await run_cpu(len(stored.body), read_notebook, stored.body)
-        reference = {
-            "id": stored.info.version_id,
-            "path": saved_path,
-            "last_modified": stored.info.last_modified,
-            "current": False,
-        }
-        return reference, notebook, len(stored.body)
+        return await history.notebook_side(path, ref)
 
     async def current_notebook(self, path: str) -> tuple[dict[str, Any], dict[str, Any], int]:
         """The workspace file as it is now, through the contents manager."""

@@ -15,13 +15,16 @@ A store holds *keys* (``workspace/me/a.ipynb``); each key has a history of immut
   :class:`~bookstore.errors.InvalidPath` (a client error).
 
 All methods are coroutines; implementations must never block the event loop.
+While :data:`transfer_progress` holds a callback, ``get`` reports the bytes it receives
+(the command line shows them as a progress bar).
 Errors are the ones of :mod:`bookstore.errors`, never a backend's own exceptions.
 """
 
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -43,6 +46,7 @@ __all__ = [
     "StoredObject",
     "check_key",
     "check_text",
+    "transfer_progress",
     "usable_page_token",
     "usable_version_id",
 ]
@@ -51,6 +55,12 @@ T = TypeVar("T")
 
 #: The most items one listing call may ask for (S3's own page limit).
 MAX_PAGE_SIZE = 1000
+
+#: ``callback(received, total)`` called by ``get`` as a body arrives (``received``: the
+#: bytes of this chunk; ``total``: the body's size); ``None``: nothing reports.
+transfer_progress: ContextVar[Callable[[int, int], None] | None] = ContextVar(
+    "transfer_progress", default=None
+)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from .base import (
     check_key,
     check_text,
     clamp_limit,
+    transfer_progress,
 )
 
 if TYPE_CHECKING:
@@ -546,7 +547,11 @@ class LocalStore(ObjectStore):
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:
         """The latest or the given version of ``key``, with its body."""
         check_key(key)
-        return await self._run(self._get_sync, key, version_id)
+        stored: StoredObject = await self._run(self._get_sync, key, version_id)
+        report = transfer_progress.get()
+        if report is not None:
+            report(len(stored.body), len(stored.body))
+        return stored
 
     async def head(self, key: str, version_id: str | None = None) -> ObjectInfo:
         """The latest or the given version of ``key``, without its body."""

@@ -12,7 +12,7 @@ import base64
 import binascii
 import contextlib
 import json
-from collections.abc import AsyncIterator, Coroutine, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -49,6 +49,7 @@ from .base import (
     check_key,
     check_text,
     clamp_limit,
+    transfer_progress,
     usable_page_token,
     usable_version_id,
 )
@@ -255,7 +256,12 @@ class S3Store(ObjectStore):
             async with self._request(key, version_id) as client:
                 response = await client.get_object(**self._object_params(key, version_id))
                 async with response["Body"] as stream:
-                    return response, await stream.read()
+                    report = transfer_progress.get()
+                    if report is None:
+                        return response, await stream.read()
+                    return response, await _read_reporting(
+                        stream, int(response.get("ContentLength") or 0), report
+                    )
 
         response, body = await self._with_latest(key, version_id, fetch())
         return StoredObject(info=self._info_from_response(key, version_id, response), body=body)
@@ -549,3 +555,16 @@ def _decode_token(token: str, key: str) -> str:
     if token_key != key or not usable_version_id(marker):
         raise InvalidPath(f"The page token is not one for {key}")
     return str(marker)
+
+
+#: Bytes read at a time when a transfer reports its progress.
+_CHUNK_SIZE = 1 << 20
+
+
+async def _read_reporting(stream: Any, total: int, report: Callable[[int, int], None]) -> bytes:
+    """Read ``stream`` to the end in chunks, reporting each chunk's size."""
+    chunks = []
+    while chunk := await stream.read(_CHUNK_SIZE):
+        chunks.append(chunk)
+        report(len(chunk), total)
+    return b"".join(chunks)

@@ -1,0 +1,264 @@
+"""bookstore without a Jupyter server: the store, configured exactly like the server.
+
+The ``jupyter bookstore`` command (:mod:`bookstore.cli`) and the papermill handler
+(:mod:`bookstore.papermill_io`) work straight against the store, for scripts and CI
+pipelines with no server running.  :class:`StandaloneBookstore` gives them what the
+server extension has:
+
+* the same configuration: Jupyter's config files (``jupyter_config``,
+  ``jupyter_server_config``, then ``jupyter_bookstore_config``, ``.py`` or ``.json``, in
+  every directory of ``jupyter --paths``), the ``JPYNB_S3_*`` variables, and the embedded
+  local store when no ``s3_bucket`` is set;
+* the same keys: the workspace and published areas of :class:`~bookstore.areas.StoreAreas`;
+* the same workspace: the server's ``ServerApp.root_dir`` (else the current directory),
+  whose files it writes the way Jupyter does (atomically) and archives the way the server
+  does, so a restore or a clone made here is a version like one made in JupyterLab.
+
+:class:`LoopThread` runs these coroutines for synchronous callers (papermill) on one
+private event loop, so a whole run shares one store client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import tempfile
+import threading
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_core.paths import jupyter_config_path
+from traitlets.config import Application, Config
+
+from .archive import archive_version, archived_type, default_spool_dir
+from .areas import StoreAreas
+from .bookstore_config import BookstoreSettings
+from .errors import InvalidPath, StoreError, WorkspaceError
+from .s3_paths import normalize_path, s3_key
+from .spool import Spool
+from .stores.base import ObjectStore, StoreStatus
+
+__all__ = [
+    "CONFIG_FILES",
+    "LoopThread",
+    "StandaloneBookstore",
+    "load_config",
+    "write_file_atomically",
+]
+
+T = TypeVar("T")
+
+#: The config files read, in order (a later file wins over an earlier one).
+CONFIG_FILES = ("jupyter_config", "jupyter_server_config", "jupyter_bookstore_config")
+
+
+def load_config(paths: list[str] | None = None) -> Config:
+    """The configuration a Jupyter server started here would read (bookstore's parts).
+
+    ``paths``: the config directories, highest priority first (default: Jupyter's
+    config path, i.e. ``JUPYTER_CONFIG_DIR``, then the user's, the environment's and the
+    system's directories).
+    """
+    reader = Application()
+    search = jupyter_config_path() if paths is None else paths
+    for name in CONFIG_FILES:
+        reader.load_config_file(name, path=search)
+    return Config(reader.config)
+
+
+def _configured_root_dir(config: Config) -> str:
+    server = config.get("ServerApp", {})
+    for name in ("root_dir", "notebook_dir"):
+        value = server.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+class StandaloneBookstore:
+    """The configured store, its areas and the workspace folder, with no server.
+
+    Use it as an async context manager (the store is started on first use and closed on
+    exit).  ``root_dir`` overrides ``ServerApp.root_dir``; relative workspace paths are
+    relative to it.
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        root_dir: str | None = None,
+        **settings: Any,
+    ) -> None:
+        self.config = load_config() if config is None else config
+        self.settings = BookstoreSettings(config=self.config, **settings)
+        root = root_dir or _configured_root_dir(self.config) or os.getcwd()
+        self.root_dir = Path(os.path.expanduser(root)).resolve()
+        self.store: ObjectStore = self.settings.make_store()
+        self.areas = StoreAreas(self.settings, self.ready_store)
+        self._started: asyncio.Future[None] | None = None
+
+    async def ready_store(self) -> ObjectStore:
+        """The started store (started on first call)."""
+        if self._started is None or (
+            self._started.done() and self._started.exception() is not None
+        ):
+            self._started = asyncio.ensure_future(self.store.start())
+        await asyncio.shield(self._started)
+        return self.store
+
+    async def close(self) -> None:
+        """Close the store if it was started."""
+        started, self._started = self._started, None
+        if started is not None and started.done() and started.exception() is None:
+            await self.store.close()
+
+    async def __aenter__(self) -> StandaloneBookstore:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def status(self) -> StoreStatus:
+        """Probe the store now."""
+        try:
+            store = await self.ready_store()
+        except StoreError as exc:
+            return StoreStatus(
+                backend=self.store.backend_name,
+                bucket=self.store.bucket,
+                location="",
+                reachable=False,
+                bucket_exists=False,
+                versioning="unknown",
+                error=str(exc),
+            )
+        return await store.check()
+
+    # -- the workspace folder --------------------------------------------------------
+
+    def workspace_path(self, local_path: str | os.PathLike[str]) -> str:
+        """The workspace path (relative to ``root_dir``, ``/``-separated) of a local file
+        given relative to the current directory or absolute.
+
+        Raises :class:`~bookstore.errors.InvalidPath` when it lies outside ``root_dir``.
+        """
+        resolved = Path(os.path.abspath(os.path.expanduser(local_path)))
+        try:
+            relative = resolved.relative_to(self.root_dir)
+        except ValueError:
+            raise InvalidPath(
+                f"{os.fspath(local_path)!r} is outside the workspace root {str(self.root_dir)!r} "
+                "(set ServerApp.root_dir, or pass --root-dir)."
+            ) from None
+        path = normalize_path(relative.as_posix())
+        if not path:
+            raise InvalidPath("The workspace root itself is a folder, not a file.")
+        return path
+
+    def local_path(self, path: str) -> Path:
+        """The file of workspace path ``path`` (which must stay under ``root_dir``)."""
+        return self.root_dir / normalize_path(path)
+
+    def archives(self, path: str) -> bool:
+        """True when the server would archive saves of ``path`` (its type, a prefix)."""
+        settings = self.settings
+        if not archived_type(path, settings.archive_file_types):
+            return False
+        try:
+            return bool(self.areas.workspace_key_prefix())
+        except InvalidPath:
+            return False
+
+    async def write_workspace_file(
+        self, path: str, body: bytes, *, overwrite: bool = False
+    ) -> str | None:
+        """Write ``body`` to workspace file ``path`` atomically (creating folders) and
+        archive it as the server archives a save.
+
+        Returns the new version id (``None`` when not archived, or identical to the latest
+        version).  Raises :class:`~bookstore.errors.WorkspaceError` (409) when the file
+        exists and ``overwrite`` is false.
+        """
+        target = self.local_path(path)
+        await asyncio.to_thread(write_file_atomically, target, body, overwrite=overwrite)
+        if not self.archives(path):
+            return None
+        store = await self.ready_store()
+        key = s3_key(self.areas.workspace_key_prefix(), path)
+        return await archive_version(store, key, path, body)
+
+    # -- what a server left to archive ------------------------------------------------
+
+    def spool_dir(self) -> str:
+        """The archive spool of a server on this ``root_dir``."""
+        return self.settings.archive_spool_dir or default_spool_dir(str(self.root_dir))
+
+    def pending_archives(self) -> tuple[int, int]:
+        """``(pending, failed)`` entries in that spool (saves not yet in the store)."""
+        return Spool(self.spool_dir()).counts()
+
+
+def write_file_atomically(target: Path, body: bytes, *, overwrite: bool = False) -> None:
+    """Write ``body`` to ``target`` through a temporary file and a rename (so the file is
+    never half-written), creating folders; :class:`WorkspaceError` (409) when it exists
+    and ``overwrite`` is false, or is a folder."""
+    if target.is_dir():
+        raise WorkspaceError(f"{target.name!r} is a folder.", 409)
+    if target.exists() and not overwrite:
+        raise WorkspaceError(f"{target.name!r} exists already (overwrite it with --force).", 409)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(body)
+            out.flush()
+            os.fsync(out.fileno())
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        else:
+            os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class LoopThread:
+    """One private event loop in a daemon thread, for synchronous callers.
+
+    :meth:`run` waits for a coroutine's result; it works whether or not the calling
+    thread runs an event loop of its own (e.g. papermill called from a notebook).
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="bookstore-loop", daemon=True
+        )
+        self._thread.start()
+        self._lock = threading.Lock()
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run ``coroutine`` on the loop and return its result (or raise its error)."""
+        future: concurrent.futures.Future[T] = asyncio.run_coroutine_threadsafe(
+            coroutine, self._loop
+        )
+        return future.result(timeout)
+
+    def close(self) -> None:
+        """Stop the loop and its thread."""
+        with self._lock:
+            if self._loop.is_closed():
+                return
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+            self._loop.close()
