@@ -22,9 +22,9 @@ import re
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from traitlets import TraitError
 from traitlets.config import Config
@@ -40,7 +40,14 @@ from .notebook_files import file_model, is_notebook_path, read_notebook
 from .publish import PublishRequest, notebook_path
 from .standalone import StandaloneBookstore, load_config, write_file_atomically
 from .stores.base import transfer_progress
-from .versions import CURRENT, LATEST, VersionItem, diff_notebooks, diff_summary
+from .versions import (
+    CURRENT,
+    LATEST,
+    VersionItem,
+    check_version_id,
+    diff_notebooks,
+    diff_summary,
+)
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -329,7 +336,7 @@ class Command:
         reference = {
             "id": None,
             "path": path,
-            "last_modified": datetime.fromtimestamp(stat.st_mtime).astimezone().isoformat(),
+            "last_modified": datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc),
             "current": True,
         }
         return reference, read_notebook(body), len(body)
@@ -365,9 +372,16 @@ class Command:
             await asyncio.to_thread(file_model, stored.body, notebook=True)
         # What is in the file now becomes a version first: a restore never loses it.
         current = bookstore.local_path(path)
-        if current.is_file() and bookstore.archives(path):
+        if current.is_file():
             body = await asyncio.to_thread(current.read_bytes)
-            await bookstore.write_workspace_file(path, body, overwrite=True)
+            if bookstore.archives(path):
+                await bookstore.write_workspace_file(path, body, overwrite=True)
+            elif body != stored.body and not self.args.force:
+                raise CommandError(
+                    f"{path!r} is not archived (BookstoreSettings.archive_file_types), so "
+                    "restoring would lose what it holds now; pass --force to overwrite it.",
+                    EXIT_REFUSED,
+                )
         new_version = await bookstore.write_workspace_file(path, stored.body, overwrite=True)
         archived = bookstore.archives(path)
         if archived and new_version is None:
@@ -396,6 +410,7 @@ class Command:
         bookstore = self.bookstore
         publisher = await bookstore.areas.publisher()
         if args.version:
+            check_version_id(args.version)
             source = bookstore.workspace_path(args.path)
             published = notebook_path(args.as_path or source, what="published path")
             request = PublishRequest(version_id=args.version, source_path=notebook_path(source))
@@ -431,6 +446,8 @@ class Command:
     async def clone(self) -> int:
         args = self.args
         bucket, key = _bucket_and_key(args.bucket, args.key)
+        if args.version is not None:
+            check_version_id(args.version)
         request = CloneRequest(s3_bucket=bucket, s3_key=key, s3_version_id=args.version)
         source = await self.bookstore.areas.s3_clone_source()
         with _progress(f"cloning {key}", self.show_progress):
@@ -504,9 +521,18 @@ def _write_file(path: str, body: bytes, force: bool) -> None:
 # -- the parser --------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("jupyter bookstore").strip()
+        hint = f"jupyter bookstore {command} --help" if command else "jupyter bookstore --help"
+        self.exit(EXIT_USAGE, f"jupyter bookstore: error: {message} (see {hint})\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``jupyter bookstore``."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     common.add_argument(
         "--debug", action="store_true", help="show the traceback of an unexpected error"
@@ -515,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--root-dir",
         help="the workspace root (default: ServerApp.root_dir, else the current directory)",
     )
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jupyter bookstore",
         description=(
             "Publish, clone and browse the history of notebooks in bookstore's store, "
@@ -586,6 +612,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.add_argument("path", metavar="PATH")
     restore.add_argument("version", metavar="VERSION")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite a file that is not archived (its content is then lost)",
+    )
     restore.set_defaults(run=Command.restore)
 
     publish = commands.add_parser(
@@ -629,6 +660,15 @@ def _config_overrides(extra: list[str]) -> Config:
     unknown = [arg for arg in extra if not _CONFIG_OPTION.match(arg)]
     if unknown:
         raise CommandError(f"unrecognized arguments: {' '.join(unknown)}", EXIT_USAGE)
+    settings = set(BookstoreSettings.class_trait_names(config=True))
+    for arg in extra:
+        name = arg.partition("=")[0].partition(".")[2]
+        if name not in settings:
+            raise CommandError(
+                f"BookstoreSettings has no setting {name!r} (see the README's configuration "
+                "reference)",
+                EXIT_USAGE,
+            )
     loader = KVArgParseConfigLoader(argv=extra, classes=[BookstoreSettings])
     return loader.load_config()
 

@@ -153,7 +153,8 @@ class StandaloneBookstore:
                 f"{os.fspath(local_path)!r} is outside the workspace root {str(self.root_dir)!r} "
                 "(set ServerApp.root_dir, or pass --root-dir)."
             ) from None
-        path = normalize_path(relative.as_posix())
+        relative_path = relative.as_posix()
+        path = "" if relative_path == "." else normalize_path(relative_path)
         if not path:
             raise InvalidPath("The workspace root itself is a folder, not a file.")
         return path
