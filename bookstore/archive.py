@@ -36,7 +36,7 @@ import getpass
 import hashlib
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
@@ -471,24 +471,32 @@ async def _put_version(
     sha: str,
     saved_at: float,
     latest: _Latest,
+    metadata: Mapping[str, str] | None = None,
 ) -> str:
-    """Put ``body`` as the next version of ``key``, carrying the lineage of ``latest``."""
+    """Put ``body`` as the next version of ``key``, carrying the lineage of ``latest``
+    (bookstore's own fields win over ``metadata``)."""
     saved = datetime.fromtimestamp(saved_at, timezone.utc).isoformat()
     return await store.put(
         key,
         body,
         content_type=CONTENT_TYPES.get(_file_type(path), "application/octet-stream"),
-        metadata={SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **latest.lineage},
+        metadata={**(metadata or {}), SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **latest.lineage},
     )
 
 
 async def archive_version(
-    store: ObjectStore, key: str, path: str, body: bytes, *, saved_at: float | None = None
+    store: ObjectStore,
+    key: str,
+    path: str,
+    body: bytes,
+    *,
+    saved_at: float | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> str | None:
     """Archive ``body`` as the next version of ``key`` (the file ``path``) the way the
     :class:`Archiver` does, for writers outside a server (e.g. ``jupyter bookstore
-    restore``).  Content identical to the latest version makes no new version: the
-    result is then ``None``, else the new version id."""
+    restore``), with extra object ``metadata`` (ASCII).  Content identical to the latest
+    version makes no new version: the result is then ``None``, else the new version id."""
     sha = hashlib.sha256(body).hexdigest()
     try:
         info = await store.head(key)
@@ -498,7 +506,9 @@ async def archive_version(
     if sha == latest.sha:
         return None
     when = time.time() if saved_at is None else saved_at
-    return await _put_version(store, key, path, body, sha=sha, saved_at=when, latest=latest)
+    return await _put_version(
+        store, key, path, body, sha=sha, saved_at=when, latest=latest, metadata=metadata
+    )
 
 
 def default_spool_dir(root_dir: str) -> str:

@@ -230,7 +230,12 @@ class LocalStore(ObjectStore):
         """Wait for running operations, stop the worker threads, close the index."""
         executor, self._executor = self._executor, None
         if executor is not None:
-            await asyncio.to_thread(self._shutdown, executor)
+            try:
+                await asyncio.to_thread(self._shutdown, executor)
+            except RuntimeError:
+                # The interpreter is exiting (an atexit hook): threads are refused, and
+                # nothing else runs any more, so close right here.
+                self._shutdown(executor)
 
     def _shutdown(self, executor: ThreadPoolExecutor) -> None:
         executor.shutdown(wait=True)
