@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -156,7 +157,10 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
         if total and bar.total != total:
             bar.reset(total=total)
         bar.update(chunk)
+        if total and bar.n >= total and time.monotonic() - started >= PROGRESS_DELAY:
+            bar.refresh()  # show the end, however soon after the last refresh it came
 
+    started = time.monotonic()
     token = transfer_progress.set(received)
     try:
         yield bar.update

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from typing import Any, TypeVar
 import nbformat
 import pytest
 
+import bookstore.cli
 import bookstore.stores.s3
 from bookstore.cli import EXIT_CODES, main
 from bookstore.standalone import StandaloneBookstore
@@ -643,6 +645,40 @@ def test_restore_never_drops_a_file_that_is_not_archived(cli: CLI) -> None:
     assert cli.versions("notes.txt") == [v1]
     # Content equal to the version: nothing to lose, no --force needed.
     cli("restore", "notes.txt", v1).ok()
+
+
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal (where progress bars are shown)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@both_backends
+def test_progress_bar_on_a_terminal(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # ~2.4 MB: S3 reads it in 1 MiB chunks, each reported to the bar.
+    body = json.dumps(make_notebook("big", cells=40, output_bytes=60_000)).encode()
+    cli.put(f"{cli.workspace_prefix}/big.ipynb", body)
+    monkeypatch.setattr(bookstore.cli, "PROGRESS_DELAY", 0)
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["show", "big.ipynb", "-o", str(tmp_path / "out.ipynb")]) == 0
+    assert (tmp_path / "out.ipynb").read_bytes() == body
+    shown = terminal.getvalue()
+    assert "reading big.ipynb" in shown
+    assert "100%" in shown
+    assert "2.3" in shown  # the size, in MiB
+
+    # No bar with --json (output for programs), nor when stderr is no terminal.
+    for stderr in (Terminal(), io.StringIO()):
+        monkeypatch.setattr(sys, "stderr", stderr)
+        json_flag = ["--json"] if isinstance(stderr, Terminal) else []
+        out = tmp_path / f"out-{len(json_flag)}.ipynb"
+        assert main(["show", "big.ipynb", "-o", str(out), *json_flag]) == 0
+        assert "reading" not in stderr.getvalue()
 
 
 # -- clone --------------------------------------------------------------------------------
