@@ -265,15 +265,7 @@ class BookstoreApp(ExtensionApp):
         try:
             store = await self.ready_store()
         except StoreError as exc:
-            status = StoreStatus(
-                backend=self.store.backend_name,
-                bucket=self.store.bucket,
-                location="",
-                reachable=False,
-                bucket_exists=False,
-                versioning="unknown",
-                error=str(exc),
-            )
+            status = StoreStatus.not_started(self.store, str(exc))
         else:
             status = await store.check()
         if status != self._last_status:

@@ -126,15 +126,7 @@ class StandaloneBookstore:
         try:
             store = await self.ready_store()
         except StoreError as exc:
-            return StoreStatus(
-                backend=self.store.backend_name,
-                bucket=self.store.bucket,
-                location="",
-                reachable=False,
-                bucket_exists=False,
-                versioning="unknown",
-                error=str(exc),
-            )
+            return StoreStatus.not_started(self.store, str(exc))
         return await store.check()
 
     # -- the workspace folder --------------------------------------------------------

@@ -55,6 +55,8 @@ class JupyterServer:
             JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
             JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
         )
+        #: The server's URL (with its base URL), ending in ``/``.
+        self.url = f"http://127.0.0.1:{self.port}/"
         self.log = tmp_path / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -88,7 +90,7 @@ class JupyterServer:
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/{path}",
+            f"{self.url}{path}",
             data=data,
             method=method,
             headers={"Authorization": f"token {TOKEN}"},

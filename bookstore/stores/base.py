@@ -126,6 +126,19 @@ class StoreStatus:
     versioning: str
     error: str | None = None
 
+    @classmethod
+    def not_started(cls, store: ObjectStore, error: str) -> StoreStatus:
+        """The status of ``store`` when it could not even start (``error`` says why)."""
+        return cls(
+            backend=store.backend_name,
+            bucket=store.bucket,
+            location="",
+            reachable=False,
+            bucket_exists=False,
+            versioning="unknown",
+            error=error,
+        )
+
     @property
     def usable(self) -> bool:
         """True when reads and writes can be expected to work."""

@@ -8,6 +8,7 @@ returns what the code computed, as JSON.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -15,6 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,18 +85,6 @@ class ClientServer(JupyterServer):
                 base_url = "/" + arg.split("=", 1)[1].strip("/") + "/"
         #: The server's URL, with its base URL.
         self.url = f"http://127.0.0.1:{self.port}{base_url}"
-
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        """A request to ``path`` under the base URL, with the test token."""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
-            f"{self.url}{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {TOKEN}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read() or b"null")
 
     def launch(self) -> None:
         """Start the process without waiting (see :meth:`wait_ready`)."""
@@ -262,3 +252,30 @@ class InKernel:
 
 
 __all__ = ["TOKEN", "ClientServer", "InKernel", "quoted"]
+
+
+@contextlib.contextmanager
+def running_server(
+    tmp: Path,
+    settings: dict[str, Any],
+    notebook: str,
+    *,
+    marker: str = "v1",
+    stale_runtime_file: bool = False,
+) -> Iterator[ClientServer]:
+    """A started :class:`ClientServer` whose ``notebook`` (in a folder) has one archived
+    version (first cell ``# Notebook {marker}``); stopped on exit.
+    ``stale_runtime_file``: a runtime file of a server that does not answer lies next to
+    the real one (the client must skip it)."""
+    server = ClientServer(tmp, settings)
+    if stale_runtime_file:
+        server.write_stale_runtime_file()
+    server.launch()
+    try:
+        server.wait_ready()
+        (server.root / notebook).parent.mkdir(parents=True, exist_ok=True)
+        server.save(notebook, marker)
+        server.wait_versions(notebook, 1)
+        yield server
+    finally:
+        server.stop()

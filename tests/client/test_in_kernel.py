@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.client.harness import TOKEN, ClientServer, InKernel, quoted
+from tests.client.harness import TOKEN, ClientServer, InKernel, quoted, running_server
 
 #: The notebook the main kernel belongs to (a folder and a space: paths are URL-encoded).
 NB = "reports/weekly report.ipynb"
@@ -27,18 +27,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClientServer]:
         "archive_spool_dir": str(tmp / "spool"),
         "archive_retry_max_delay": 0.5,
     }
-    server = ClientServer(tmp, settings)
-    # a stale runtime file next to the real one: the client must skip it
-    server.write_stale_runtime_file()
-    server.launch()
-    try:
-        server.wait_ready()
-        (server.root / "reports").mkdir()
-        server.save(NB, "v1")
-        server.wait_versions(NB, 1)
+    with running_server(tmp, settings, NB, stale_runtime_file=True) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

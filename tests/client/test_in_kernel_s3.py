@@ -10,7 +10,7 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.client.harness import ClientServer, InKernel
+from tests.client.harness import ClientServer, InKernel, running_server
 
 pytestmark = pytest.mark.s3
 
@@ -36,16 +36,8 @@ def server(
         archive_spool_dir=str(tmp / "spool"),
         archive_retry_max_delay=0.5,
     )
-    server = ClientServer(tmp, settings)
-    server.launch()
-    try:
-        server.wait_ready()
-        (server.root / "s3 reports").mkdir()
-        server.save(NB, "s1")
-        server.wait_versions(NB, 1)
+    with running_server(tmp, settings, NB, marker="s1") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
