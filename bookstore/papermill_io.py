@@ -91,6 +91,7 @@ from .errors import (
     StoreError,
     VersionNotFound,
 )
+from .notebook_files import notebook_bytes
 from .s3_paths import normalize_path, s3_key
 from .stores.base import MAX_PAGE_SIZE
 
@@ -443,7 +444,8 @@ class BookstoreHandler:
                 papermill = None
             if _in_progress(papermill):
                 return None  # a save during the run (after a cell, autosave): not stored
-            notebook = nbformat.reads(text, as_version=4)
+            if not isinstance(raw, dict) or raw.get("nbformat") != 4:
+                raw = json.loads(nbformat.writes(nbformat.reads(text, as_version=4)))
         except Exception as exc:
             raise InvalidNotebook(f"{path}: the output is not a notebook ({exc}).") from None
         session = _session()
@@ -457,17 +459,15 @@ class BookstoreHandler:
             "papermill_version": _papermill_version(papermill or {}),
             "bookstore_version": __version__,
         }
-        if not isinstance(notebook.metadata.get(_METADATA_FIELD), dict):
-            notebook.metadata[_METADATA_FIELD] = {}
-        # (a NotebookNode copies a dict assigned to it: write through the node itself)
-        notebook.metadata[_METADATA_FIELD][PROVENANCE_FIELD] = provenance
+        metadata = raw.setdefault("metadata", {})
+        if not isinstance(metadata.get(_METADATA_FIELD), dict):
+            metadata[_METADATA_FIELD] = {}
+        metadata[_METADATA_FIELD][PROVENANCE_FIELD] = provenance
         try:
-            nbformat.validate(notebook)
-        except nbformat.ValidationError as exc:
-            raise InvalidNotebook(
-                f"{path}: the output is not a valid notebook ({exc.message}); not stored."
-            ) from None
-        body = nbformat.writes(notebook).encode("utf-8")
+            # One validation, and the bytes Jupyter (and papermill) would write.
+            body = notebook_bytes(raw)
+        except InvalidNotebook as exc:
+            raise InvalidNotebook(f"{path}: the output is not stored: {exc}") from None
         extra: dict[str, Any] = {}
         if source is not None and source.key is not None:
             fields = {SOURCE_KEY_FIELD: quote(source.key, safe="/")}

@@ -22,7 +22,7 @@ from nbformat import v4
 
 from bookstore import __version__
 from bookstore.archive import archive_version
-from bookstore.errors import InvalidPath, VersionNotFound
+from bookstore.errors import InvalidNotebook, InvalidPath, VersionNotFound
 from bookstore.papermill_io import (
     SOURCE_KEY_FIELD,
     SOURCE_VERSION_FIELD,
@@ -402,6 +402,14 @@ def test_only_the_final_write_of_a_run_is_stored(rig: Rig) -> None:
         BookstoreHandler.read("bookstore://workspace/../secrets.ipynb")
     with pytest.raises(BookstoreURLError, match=r"may not contain '\.\.' segments"):
         BookstoreHandler.write(final, "bookstore://runs/../../escape.ipynb")
+
+    # An output that is no notebook, or not a valid one, is refused and nothing is stored.
+    broken = json.loads(final)
+    broken["cells"][0]["cell_type"] = "spreadsheet"
+    for bad in ("{not json", json.dumps(broken)):
+        with pytest.raises(InvalidNotebook, match=r"final\.ipynb"):
+            BookstoreHandler.write(bad, out)
+    assert len(rig.store(check)) == len(versions) + 1
 
 
 def test_papermill_picks_the_handler() -> None:
