@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from functools import partial
 from typing import Any
 
@@ -16,10 +15,10 @@ from .areas import StoreAreas
 from .bookstore_config import BookstoreSettings, validate_bookstore
 from .checkpoints import BookstoreCheckpoints
 from .clone import FileSystemSource, S3CloneSource, WorkspaceWriter
-from .errors import InvalidPath, NotAllowed, ObjectNotFound, StoreError
+from .errors import InvalidPath, NotAllowed, ObjectNotFound
 from .publish import Publisher
 from .spool import Spool
-from .stores.base import ObjectStore, StoreStatus
+from .stores.base import ObjectStore, StoreStarter, StoreStatus, list_all_keys
 from .versions import History, VersionItem
 
 __all__ = ["BookstoreApp"]
@@ -52,7 +51,7 @@ class BookstoreApp(ExtensionApp):
         self.areas = StoreAreas(
             self.bookstore_settings, self.ready_store, known_lineage=self._known_lineage
         )
-        self._store_started: asyncio.Task[None] | None = None
+        self._starter = StoreStarter(self.store)
         self._last_status: StoreStatus | None = None
         self.archiver = self._make_archiver()
         assert self.serverapp is not None
@@ -156,7 +155,7 @@ class BookstoreApp(ExtensionApp):
             folder = archiver.key_for(old) + "/"
             waiting = archiver.queued_keys(folder)
             store = await self.ready_store()
-            for key in sorted(waiting | set(await _keys_under(store, folder))):
+            for key in sorted(waiting | set(await list_all_keys(store, folder))):
                 inner = key[len(folder) :]
                 if action == "rename":
                     archiver.record_rename(f"{old}/{inner}", f"{path}/{inner}")
@@ -253,21 +252,11 @@ class BookstoreApp(ExtensionApp):
 
     async def ready_store(self) -> ObjectStore:
         """The started store; starts it on first call (concurrent callers share one start)."""
-        started = self._store_started
-        if started is None or (started.done() and started.exception() is not None):
-            # First use, or the last start failed: (re)try.
-            started = self._store_started = asyncio.ensure_future(self.store.start())
-        await asyncio.shield(started)
-        return self.store
+        return await self._starter.ready()
 
     async def store_status(self) -> StoreStatus:
         """Probe the store now, logging when its state changes."""
-        try:
-            store = await self.ready_store()
-        except StoreError as exc:
-            status = StoreStatus.not_started(self.store, str(exc))
-        else:
-            status = await store.check()
+        status = await self._starter.status()
         if status != self._last_status:
             self._log_status(status)
         self._last_status = status
@@ -313,19 +302,4 @@ class BookstoreApp(ExtensionApp):
         """Let pending archives finish briefly, then close the store."""
         if self.archiver is not None:
             await self.archiver.stop(self.bookstore_settings.archive_shutdown_timeout)
-        if self._store_started is not None:
-            started, self._store_started = self._store_started, None
-            if started.done() and started.exception() is None:
-                await self.store.close()
-
-
-async def _keys_under(store: ObjectStore, prefix: str) -> list[str]:
-    """Every current key starting with ``prefix``."""
-    keys: list[str] = []
-    token = None
-    while True:
-        page = await store.list_keys(prefix, token=token)
-        keys.extend(info.key for info in page.items)
-        token = page.next_token
-        if token is None:
-            return keys
+        await self._starter.close()

@@ -93,7 +93,7 @@ from .errors import (
 )
 from .notebook_files import notebook_bytes
 from .s3_paths import normalize_path, s3_key
-from .stores.base import MAX_PAGE_SIZE
+from .stores.base import list_all_keys
 
 # papermill imports every registered handler's module on its own import: the store
 # machinery (jupyter_server, botocore) is imported on first use only.
@@ -120,7 +120,7 @@ PROVENANCE_FIELD = "provenance"
 _METADATA_FIELD = "bookstore"
 #: The named areas (the first URL segment); anything else is a plain key.
 _AREAS = ("workspace", "published")
-#: Object metadata fields of a stored run (when ``archive_version`` takes metadata).
+#: Object metadata fields of a stored run: the source key (percent-encoded) and version.
 SOURCE_KEY_FIELD = "source-key"
 SOURCE_VERSION_FIELD = "source-version"
 
@@ -507,15 +507,7 @@ class BookstoreHandler:
 
     @staticmethod
     async def _keys(session: _Session, prefix: str) -> list[str]:
-        store = await session.bookstore.ready_store()
-        keys: list[str] = []
-        token: str | None = None
-        while True:
-            page = await store.list_keys(prefix, limit=MAX_PAGE_SIZE, token=token)
-            keys.extend(info.key for info in page.items)
-            token = page.next_token
-            if not token:
-                return keys
+        return await list_all_keys(await session.bookstore.ready_store(), prefix)
 
     @classmethod
     def pretty_path(cls, path: str) -> str:

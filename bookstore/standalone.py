@@ -35,10 +35,10 @@ from traitlets.config import Application, Config
 from .archive import archive_version, archived_type, default_spool_dir
 from .areas import StoreAreas
 from .bookstore_config import BookstoreSettings
-from .errors import InvalidPath, StoreError, WorkspaceError
+from .errors import InvalidPath, WorkspaceError
 from .s3_paths import normalize_path, s3_key
 from .spool import Spool
-from .stores.base import ObjectStore, StoreStatus
+from .stores.base import ObjectStore, StoreStarter, StoreStatus
 
 __all__ = [
     "CONFIG_FILES",
@@ -98,22 +98,15 @@ class StandaloneBookstore:
         self.root_dir = Path(os.path.expanduser(root)).resolve()
         self.store: ObjectStore = self.settings.make_store()
         self.areas = StoreAreas(self.settings, self.ready_store)
-        self._started: asyncio.Future[None] | None = None
+        self._starter = StoreStarter(self.store)
 
     async def ready_store(self) -> ObjectStore:
         """The started store (started on first call)."""
-        if self._started is None or (
-            self._started.done() and self._started.exception() is not None
-        ):
-            self._started = asyncio.ensure_future(self.store.start())
-        await asyncio.shield(self._started)
-        return self.store
+        return await self._starter.ready()
 
     async def close(self) -> None:
         """Close the store if it was started."""
-        started, self._started = self._started, None
-        if started is not None and started.done() and started.exception() is None:
-            await self.store.close()
+        await self._starter.close()
 
     async def __aenter__(self) -> StandaloneBookstore:
         return self
@@ -123,11 +116,7 @@ class StandaloneBookstore:
 
     async def status(self) -> StoreStatus:
         """Probe the store now."""
-        try:
-            store = await self.ready_store()
-        except StoreError as exc:
-            return StoreStatus.not_started(self.store, str(exc))
-        return await store.check()
+        return await self._starter.status()
 
     # -- the workspace folder --------------------------------------------------------
 
@@ -177,6 +166,12 @@ class StandaloneBookstore:
         """
         target = self.local_path(path)
         await asyncio.to_thread(write_file_atomically, target, body, overwrite=overwrite)
+        return await self.archive_workspace_bytes(path, body)
+
+    async def archive_workspace_bytes(self, path: str, body: bytes) -> str | None:
+        """Archive ``body`` as the next version of workspace file ``path`` (when the
+        server would archive it); the new version id, ``None`` when not archived or
+        identical to the latest version."""
         if not self.archives(path):
             return None
         store = await self.ready_store()

@@ -23,6 +23,7 @@ Errors are the ones of :mod:`bookstore.errors`, never a backend's own exceptions
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from traitlets import MetaHasTraits
 from traitlets.config import LoggingConfigurable
 
-from ..errors import BucketNotFound, InvalidPath
+from ..errors import BucketNotFound, InvalidPath, StoreError
 
 if TYPE_CHECKING:
     from ..bookstore_config import BookstoreSettings
@@ -42,10 +43,12 @@ __all__ = [
     "ObjectInfo",
     "ObjectStore",
     "Page",
+    "StoreStarter",
     "StoreStatus",
     "StoredObject",
     "check_key",
     "check_text",
+    "list_all_keys",
     "transfer_progress",
     "usable_page_token",
     "usable_version_id",
@@ -268,6 +271,49 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
     async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
         """Copy the latest (or the given) version of ``src_key`` server-side to a new
         version of ``dst_key``; return the new version id."""
+
+
+class StoreStarter:
+    """Starts ``store`` on first use: concurrent callers share one start, and the caller
+    after a failed start tries again.  Used by the server and by the tools without one."""
+
+    def __init__(self, store: ObjectStore) -> None:
+        self.store = store
+        self._started: asyncio.Future[None] | None = None
+
+    async def ready(self) -> ObjectStore:
+        """The started store."""
+        started = self._started
+        if started is None or (started.done() and started.exception() is not None):
+            started = self._started = asyncio.ensure_future(self.store.start())
+        await asyncio.shield(started)
+        return self.store
+
+    async def status(self) -> StoreStatus:
+        """Start the store if need be and probe it; never raises."""
+        try:
+            store = await self.ready()
+        except StoreError as exc:
+            return StoreStatus.not_started(self.store, str(exc))
+        return await store.check()
+
+    async def close(self) -> None:
+        """Close the store if it was started (a later :meth:`ready` starts it again)."""
+        started, self._started = self._started, None
+        if started is not None and started.done() and started.exception() is None:
+            await self.store.close()
+
+
+async def list_all_keys(store: ObjectStore, prefix: str) -> list[str]:
+    """Every current key of ``store`` starting with ``prefix`` (all pages)."""
+    keys: list[str] = []
+    token = None
+    while True:
+        page = await store.list_keys(prefix, limit=MAX_PAGE_SIZE, token=token)
+        keys.extend(info.key for info in page.items)
+        token = page.next_token
+        if token is None:
+            return keys
 
 
 def check_key(key: Any) -> None:
