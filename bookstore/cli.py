@@ -37,7 +37,12 @@ from .bookstore_config import BookstoreSettings
 from .clone import CloneRequest
 from .errors import BookstoreError, InvalidPath, InvalidRequest, StoreError
 from .handlers import json_default, status_for
-from .notebook_files import file_model, is_notebook_path, read_notebook
+from .notebook_files import (
+    is_notebook_path,
+    load_notebook_json,
+    parse_notebook_bytes,
+    read_notebook,
+)
 from .publish import PublishRequest, notebook_path
 from .standalone import StandaloneBookstore, load_config, write_file_atomically
 from .stores.base import transfer_progress
@@ -46,6 +51,7 @@ from .versions import (
     LATEST,
     VersionItem,
     check_version_id,
+    contents_model,
     diff_notebooks,
     diff_summary,
 )
@@ -251,7 +257,7 @@ class Command:
                 {
                     "path": path,
                     "versions": [item.to_dict() for item in items],
-                    "next_page_token": token,
+                    "next_token": token,
                 },
                 self.out,
             )
@@ -285,8 +291,8 @@ class Command:
         with _progress(f"reading {path}", self.show_progress and bool(args.output)):
             stored, saved_path = await history.find(path, version)
         if self.as_json:
-            model = await history.read_model(path, stored.info.version_id)
-            _print_json(model, self.out)
+            item = VersionItem.from_info(stored.info, saved_path)
+            _print_json(await contents_model(path, stored.body, item), self.out)
         elif args.output:
             await asyncio.to_thread(_write_file, args.output, stored.body, args.force)
             item = VersionItem.from_info(stored.info, saved_path)
@@ -373,13 +379,13 @@ class Command:
         with _progress(f"reading {path}", self.show_progress):
             stored, saved_path = await history.find(path, self.args.version)
         if is_notebook_path(path):
-            await asyncio.to_thread(file_model, stored.body, notebook=True)
+            await asyncio.to_thread(parse_notebook_bytes, stored.body)
         # What is in the file now becomes a version first: a restore never loses it.
         current = bookstore.local_path(path)
         if current.is_file():
             body = await asyncio.to_thread(current.read_bytes)
             if bookstore.archives(path):
-                await bookstore.write_workspace_file(path, body, overwrite=True)
+                await bookstore.archive_workspace_bytes(path, body)
             elif body != stored.body and not self.args.force:
                 raise CommandError(
                     f"{path!r} is not archived (BookstoreSettings.archive_file_types), so "
@@ -426,7 +432,7 @@ class Command:
             else:
                 published = notebook_path(self._default_published_path(local))
             body = await asyncio.to_thread(_read_local, local)
-            _, notebook = await asyncio.to_thread(file_model, body, notebook=True)
+            notebook = await asyncio.to_thread(load_notebook_json, body)  # validated by publish
             with _progress(f"publishing {published}", self.show_progress) as advance:
                 result = await publisher.publish(
                     published, PublishRequest(content=notebook, size=len(body))
@@ -456,8 +462,8 @@ class Command:
         source = await self.bookstore.areas.s3_clone_source()
         with _progress(f"cloning {key}", self.show_progress):
             info, body = await source.fetch(request)
-        notebook = is_notebook_path(key)
-        await asyncio.to_thread(file_model, body, notebook=notebook)
+        if is_notebook_path(key):
+            await asyncio.to_thread(parse_notebook_bytes, body)
         target = _absolute(args.output or key.rpartition("/")[2])
         version = await self._write_clone(target, body, args.force)
         document = {

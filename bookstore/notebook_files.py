@@ -110,14 +110,19 @@ def notebook_bytes(content: Any) -> bytes:
         ) from None
 
 
-def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
-    """Parse and validate stored notebook bytes; raise :class:`InvalidNotebook`."""
+def load_notebook_json(body: bytes) -> Any:
+    """Parse notebook bytes as JSON (not validated); raise :class:`InvalidNotebook`."""
     try:
-        content: dict[str, Any] = json.loads(body)
+        return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise InvalidNotebook(f"Not a notebook: the object is not valid JSON ({exc}).") from None
     except RecursionError:
         raise InvalidNotebook("Not a notebook: the object's JSON is nested too deeply.") from None
+
+
+def parse_notebook_bytes(body: bytes) -> dict[str, Any]:
+    """Parse and validate stored notebook bytes; raise :class:`InvalidNotebook`."""
+    content: dict[str, Any] = load_notebook_json(body)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         validate_notebook(content)

@@ -418,7 +418,7 @@ def test_versions(cli: CLI) -> None:
 
     listing = cli("versions", "sub/nb.ipynb", "--json").json()
     assert listing["path"] == "sub/nb.ipynb"
-    assert listing["next_page_token"] is None
+    assert listing["next_token"] is None
     items = listing["versions"]
     assert [item["id"] for item in items] == [v3, v2, v1]
     assert [item["is_latest"] for item in items] == [True, False, False]
@@ -436,11 +436,11 @@ def test_versions(cli: CLI) -> None:
     rest = cli("versions", "sub/nb.ipynb", "--limit", "2", "--page-token", token).ok()
     assert [line.split()[0] for line in rest.out.splitlines()[1:]] == [v1]
     page = cli("versions", "sub/nb.ipynb", "--limit", "2", "--json").json()
-    assert page["next_page_token"] == token
+    assert page["next_token"] == token
     assert [item["id"] for item in page["versions"]] == [v3, v2]
     everything = cli("versions", "sub/nb.ipynb", "--limit", "1", "--all", "--json").json()
     assert [item["id"] for item in everything["versions"]] == [v3, v2, v1]
-    assert everything["next_page_token"] is None
+    assert everything["next_token"] is None
     cli("versions", "sub/nb.ipynb", "--page-token", "garbage").failed(2, "page token")
     # The local path may be given any way that lands in the workspace.
     assert cli.versions(str(cli.root / "sub" / "nb.ipynb")) == [v3, v2, v1]
