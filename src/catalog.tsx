@@ -1,0 +1,245 @@
+/**
+ * The published catalog (left sidebar): everything published, searchable by name, with
+ * open, history, clone, copy link and unpublish.
+ */
+import { ReactWidget } from '@jupyterlab/apputils';
+import { refreshIcon } from '@jupyterlab/ui-components';
+import React, { useCallback, useEffect, useState } from 'react';
+
+import type { BookstoreAPI, CatalogItem } from './api';
+import { formatSize, relativeTime } from './format';
+import { bookstoreIcon } from './icons';
+import { notifyError } from './notify';
+
+/** What the catalog's buttons do (implemented in `actions.ts`). */
+export interface ICatalogActions {
+  openPublished(item: CatalogItem): Promise<void>;
+  showPublishedHistory(item: CatalogItem): Promise<void>;
+  cloneFromCatalog(item: CatalogItem): Promise<void>;
+  copyLink(item: CatalogItem): Promise<void>;
+  unpublish(path: string): Promise<boolean>;
+}
+
+/** Items per page. */
+export const CATALOG_PAGE_SIZE = 50;
+/** How long typing must pause before the catalog is searched, in ms. */
+const SEARCH_DELAY_MS = 250;
+
+/** The catalog widget. */
+export class CatalogPanel extends ReactWidget {
+  constructor(
+    private readonly api: BookstoreAPI,
+    private readonly actions: ICatalogActions
+  ) {
+    super();
+    this.id = 'bookstore-catalog';
+    this.addClass('jp-bookstore-Catalog');
+    this.title.icon = bookstoreIcon;
+    this.title.caption = 'Published notebooks';
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', 'Published notebooks');
+  }
+
+  /** Reload the catalog (after a publish or unpublish). */
+  refresh(): void {
+    this._generation += 1;
+    this.update();
+  }
+
+  protected onAfterShow(): void {
+    this.refresh();
+  }
+
+  protected render(): JSX.Element {
+    return (
+      <CatalogView
+        api={this.api}
+        actions={this.actions}
+        generation={this._generation}
+        onRefresh={() => this.refresh()}
+      />
+    );
+  }
+
+  private _generation = 0;
+}
+
+interface ICatalogViewProps {
+  api: BookstoreAPI;
+  actions: ICatalogActions;
+  generation: number;
+  onRefresh(): void;
+}
+
+function CatalogView(props: ICatalogViewProps): JSX.Element {
+  const { api, actions, generation } = props;
+  const [query, setQuery] = useState('');
+  const [search, setSearch] = useState('');
+  const [items, setItems] = useState<CatalogItem[]>([]);
+  const [nextToken, setNextToken] = useState<string | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    const timer = window.setTimeout(() => setSearch(query.trim()), SEARCH_DELAY_MS);
+    return () => window.clearTimeout(timer);
+  }, [query]);
+
+  useEffect(() => {
+    let cancelled = false;
+    setLoading(true);
+    api
+      .catalog({ q: search, limit: CATALOG_PAGE_SIZE })
+      .then(page => {
+        if (!cancelled) {
+          setItems(page.items);
+          setNextToken(page.next_token);
+          setError(null);
+        }
+      })
+      .catch(err => {
+        if (!cancelled) {
+          setItems([]);
+          setNextToken(null);
+          setError(err instanceof Error ? err.message : String(err));
+        }
+      })
+      .finally(() => {
+        if (!cancelled) {
+          setLoading(false);
+        }
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [api, search, generation]);
+
+  const loadMore = useCallback(async () => {
+    if (!nextToken) {
+      return;
+    }
+    setLoading(true);
+    try {
+      const page = await api.catalog({
+        q: search,
+        limit: CATALOG_PAGE_SIZE,
+        page_token: nextToken
+      });
+      setItems(current => [...current, ...page.items]);
+      setNextToken(page.next_token);
+    } catch (err) {
+      notifyError('Loading more published notebooks', err);
+    } finally {
+      setLoading(false);
+    }
+  }, [api, search, nextToken]);
+
+  return (
+    <div className="jp-bookstore-panel" aria-busy={loading}>
+      <header className="jp-bookstore-panelHeader">
+        <h2>Published notebooks</h2>
+        <button
+          className="jp-bookstore-iconButton"
+          onClick={props.onRefresh}
+          aria-label="Refresh published notebooks"
+          title="Refresh"
+        >
+          <refreshIcon.react tag="span" />
+        </button>
+      </header>
+      <input
+        className="jp-mod-styled jp-bookstore-search"
+        type="search"
+        placeholder="Search by name"
+        aria-label="Search published notebooks by name"
+        value={query}
+        onChange={event => setQuery(event.target.value)}
+      />
+      {error && (
+        <div className="jp-bookstore-error" role="alert">
+          {error}
+        </div>
+      )}
+      {!error && !loading && items.length === 0 && (
+        <div className="jp-bookstore-empty">
+          {search ? `Nothing published matches “${search}”.` : 'Nothing is published yet.'}
+        </div>
+      )}
+      <ul className="jp-bookstore-list" aria-label="Published notebooks">
+        {items.map(item => {
+          const when = relativeTime(item.last_modified);
+          return (
+            <li
+              key={item.path}
+              className="jp-bookstore-published"
+              data-path={item.path}
+              aria-label={item.path}
+            >
+              <div className="jp-bookstore-publishedName" title={item.path}>
+                {item.path}
+              </div>
+              <div className="jp-bookstore-versionLine">
+                <span className="jp-bookstore-time" title={`${when.exact}\n${item.version_id}`}>
+                  {when.text}
+                </span>
+                <span className="jp-bookstore-size">{formatSize(item.size)}</span>
+              </div>
+              <div className="jp-bookstore-actions" role="group" aria-label={`Actions for ${item.path}`}>
+                <button
+                  className="jp-mod-styled"
+                  onClick={() => void actions.openPublished(item)}
+                  aria-label={`Open ${item.path} read-only`}
+                  title="Open the latest published version read-only"
+                >
+                  Open
+                </button>
+                <button
+                  className="jp-mod-styled"
+                  onClick={() => void actions.showPublishedHistory(item)}
+                  aria-label={`History of ${item.path}`}
+                  title="Show every published version"
+                >
+                  History
+                </button>
+                <button
+                  className="jp-mod-styled jp-mod-accept"
+                  onClick={() => void actions.cloneFromCatalog(item)}
+                  aria-label={`Clone ${item.path} into the workspace`}
+                  title="Clone into your workspace"
+                >
+                  Clone
+                </button>
+                <button
+                  className="jp-mod-styled"
+                  onClick={() => void actions.copyLink(item)}
+                  aria-label={`Copy the clone link of ${item.path}`}
+                  title="Copy the landing page link that clones this notebook"
+                >
+                  Copy link
+                </button>
+                <button
+                  className="jp-mod-styled jp-mod-warn"
+                  onClick={async () => {
+                    if (await actions.unpublish(item.path)) {
+                      props.onRefresh();
+                    }
+                  }}
+                  aria-label={`Unpublish ${item.path}`}
+                  title="Unpublish (its published history stays)"
+                >
+                  Unpublish
+                </button>
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+      {nextToken && (
+        <button className="jp-mod-styled jp-bookstore-more" disabled={loading} onClick={loadMore}>
+          Load more
+        </button>
+      )}
+      {loading && <div className="jp-bookstore-loading">Loading…</div>}
+    </div>
+  );
+}

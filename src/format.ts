@@ -1,0 +1,31 @@
+/**
+ * How times and sizes read in the panels.
+ */
+import { Time } from '@jupyterlab/coreutils';
+
+/** "3 minutes ago", with the exact local time for a tooltip. */
+export function relativeTime(iso: string): { text: string; exact: string } {
+  return { text: Time.formatHuman(iso), exact: new Date(iso).toLocaleString() };
+}
+
+/** 20817 -> "20.3 KB" (1024-based, like JupyterLab's file browser). */
+export function formatSize(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+/** A version id short enough for a list, e.g. "3HL4kqtJ…". */
+export function shortId(id: string): string {
+  return id.length > 10 ? `${id.slice(0, 8)}…` : id;
+}
+
+/** The file name of a path. */
+export function baseName(path: string): string {
+  return path.split('/').pop() || path;
+}

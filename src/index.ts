@@ -1,0 +1,224 @@
+/**
+ * bookstore's JupyterLab and Notebook 7 extension.
+ *
+ * One plugin wires the features together; each feature lives in its own module:
+ * `publish.ts` (dialog), `history.tsx` (right sidebar), `catalog.tsx` (left sidebar),
+ * `clone.ts` (dialogs), `status.ts` (status bar), `views.ts` (read-only version and nbdime
+ * diff in the main area), `actions.ts` (what the panels' buttons do) and `api.ts` (the
+ * typed REST client).
+ */
+import {
+  ILayoutRestorer,
+  type JupyterFrontEnd,
+  type JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { historyIcon, shareIcon } from '@jupyterlab/ui-components';
+
+import { BookstoreActions } from './actions';
+import { BookstoreAPI, type BookstoreInfo } from './api';
+import { CatalogPanel } from './catalog';
+import { cloneFromStore } from './clone';
+import { bookstoreIcon } from './icons';
+import { HistoryPanel } from './history';
+import { notifyError } from './notify';
+import { publishNotebook } from './publish';
+import { ArchiveStatusItem } from './status';
+
+/** The plugin id; its settings schema (menus, toolbar button) is `schema/plugin.json`. */
+const PLUGIN_ID = 'bookstore-jupyterlab:plugin';
+
+/** The commands, also used by the File menu and the notebook toolbar (schema/plugin.json). */
+export namespace CommandIDs {
+  export const publish = 'bookstore:publish';
+  export const clone = 'bookstore:clone';
+  export const showHistory = 'bookstore:show-history';
+  export const showCatalog = 'bookstore:show-catalog';
+}
+
+/** How long to wait at most for a save to be archived before the history reloads, in ms. */
+const ARCHIVE_WAIT_MS = 5_000;
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Publish, history with diffs, the published catalog, clone and archive status.',
+  autoStart: true,
+  requires: [INotebookTracker, IRenderMimeRegistry, IEditorServices, IDocumentManager],
+  optional: [ICommandPalette, IStatusBar, ILayoutRestorer],
+  activate: (
+    app: JupyterFrontEnd,
+    tracker: INotebookTracker,
+    rendermime: IRenderMimeRegistry,
+    editorServices: IEditorServices,
+    docManager: IDocumentManager,
+    palette: ICommandPalette | null,
+    statusBar: IStatusBar | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    const api = new BookstoreAPI(app.serviceManager.serverSettings);
+    void api
+      .info()
+      .then(info =>
+        activateFeatures(app, api, info, {
+          tracker,
+          docManager,
+          services: { rendermime, editorServices },
+          palette,
+          statusBar,
+          restorer
+        })
+      )
+      .catch(error => {
+        // No bookstore server extension here: nothing to show.
+        console.warn('bookstore: the server extension does not answer; its UI stays off.', error);
+      });
+  }
+};
+
+interface IFeatureDeps {
+  tracker: INotebookTracker;
+  docManager: IDocumentManager;
+  services: ConstructorParameters<typeof BookstoreActions>[3];
+  palette: ICommandPalette | null;
+  statusBar: IStatusBar | null;
+  restorer: ILayoutRestorer | null;
+}
+
+/** Add what the server supports: commands, panels and the status item. */
+function activateFeatures(
+  app: JupyterFrontEnd,
+  api: BookstoreAPI,
+  info: BookstoreInfo,
+  deps: IFeatureDeps
+): void {
+  const { tracker, docManager, palette, statusBar, restorer } = deps;
+  const features = info.features;
+  const actions = new BookstoreActions(app, api, docManager, deps.services);
+  const currentNotebook = (): NotebookPanel | null => tracker.currentWidget;
+
+  let catalog: CatalogPanel | null = null;
+  let history: HistoryPanel | null = null;
+  let status: ArchiveStatusItem | null = null;
+  const refreshAll = () => {
+    catalog?.refresh();
+    history?.refresh();
+  };
+  actions.onChanged = refreshAll;
+
+  app.commands.addCommand(CommandIDs.publish, {
+    label: 'Publish notebook',
+    caption: 'Publish this notebook for others to clone',
+    icon: shareIcon,
+    isEnabled: () => features.publish_valid && currentNotebook() !== null,
+    execute: async () => {
+      const panel = currentNotebook();
+      if (panel) {
+        await publishNotebook(panel, api, app.serviceManager.contents, { changed: refreshAll });
+      }
+    }
+  });
+  app.commands.addCommand(CommandIDs.clone, {
+    label: 'Clone from bookstore…',
+    caption: 'Clone a stored notebook (any version) into your workspace',
+    isEnabled: () => features.s3_clone_valid,
+    execute: async () => {
+      await cloneFromStore(api, docManager);
+      catalog?.refresh();
+    }
+  });
+
+  if (features.history_valid) {
+    history = new HistoryPanel(api, actions);
+    actions.history = history;
+    app.shell.add(history, 'right', { rank: 700 });
+    restorer?.add(history, history.id);
+    app.commands.addCommand(CommandIDs.showHistory, {
+      label: 'Show notebook history',
+      caption: 'The saved versions of the current notebook',
+      icon: historyIcon,
+      execute: () => app.shell.activateById(history!.id)
+    });
+    const follow = () => {
+      const panel = currentNotebook();
+      history!.showTarget(panel ? { area: 'workspace', path: panel.context.path } : null);
+    };
+    tracker.currentChanged.connect(follow);
+    follow();
+  }
+
+  if (features.publish_valid) {
+    catalog = new CatalogPanel(api, actions);
+    app.shell.add(catalog, 'left', { rank: 600 });
+    restorer?.add(catalog, catalog.id);
+    app.commands.addCommand(CommandIDs.showCatalog, {
+      label: 'Show published notebooks',
+      caption: 'The catalog of published notebooks',
+      icon: bookstoreIcon,
+      execute: () => app.shell.activateById(catalog!.id)
+    });
+  }
+
+  if (statusBar && info.archive.enabled) {
+    status = new ArchiveStatusItem(api);
+    statusBar.registerStatusItem('bookstore:archive-status', {
+      item: status,
+      align: 'left',
+      rank: 20
+    });
+  }
+
+  // After every save: wait (briefly) for it to be archived, then reload what shows it.
+  const afterSave = async (panel: NotebookPanel) => {
+    status?.refresh();
+    await waitForArchive(api);
+    status?.refresh();
+    if (history?.target?.area === 'workspace' && history.target.path === panel.context.path) {
+      history.refresh();
+    }
+  };
+  tracker.widgetAdded.connect((_, panel) => {
+    panel.context.saveState.connect((_context, state) => {
+      if (state === 'completed') {
+        void afterSave(panel).catch(error => notifyError('Refreshing the history', error));
+      }
+    });
+    panel.context.pathChanged.connect(() => {
+      if (panel === currentNotebook() && history) {
+        history.showTarget({ area: 'workspace', path: panel.context.path });
+      }
+    });
+  });
+
+  if (palette) {
+    const category = 'Bookstore';
+    for (const command of [
+      CommandIDs.publish,
+      CommandIDs.clone,
+      CommandIDs.showHistory,
+      CommandIDs.showCatalog
+    ]) {
+      if (app.commands.hasCommand(command)) {
+        palette.addItem({ command, category });
+      }
+    }
+  }
+}
+
+/** Resolve once nothing is pending in the archiver (or after {@link ARCHIVE_WAIT_MS}). */
+async function waitForArchive(api: BookstoreAPI): Promise<void> {
+  const deadline = Date.now() + ARCHIVE_WAIT_MS;
+  while (Date.now() < deadline) {
+    const status = await api.archiveStatus();
+    if (!status.enabled || status.state !== 'pending') {
+      return;
+    }
+    await new Promise(resolve => window.setTimeout(resolve, 200));
+  }
+}
+
+export default plugin;
