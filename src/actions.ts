@@ -156,6 +156,16 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
       return;
     }
     this.app.shell.add(widget, 'main', { mode: 'split-right' });
-    this.app.shell.activateById(widget.id);
+    if (widget.isAttached) {
+      this.app.shell.activateById(widget.id);
+      return;
+    }
+    // Notebook 7 keeps one document in its main area: show the view in a large dialog.
+    widget.addClass('jp-bookstore-inDialog');
+    void showDialog({
+      title: widget.title.caption,
+      body: widget,
+      buttons: [Dialog.okButton({ label: 'Close' })]
+    }).finally(() => widget.dispose());
   }
 }

@@ -63,6 +63,10 @@ export class HistoryPanel extends ReactWidget {
     this.update();
   }
 
+  protected onAfterShow(): void {
+    this.refresh();
+  }
+
   protected render(): JSX.Element {
     if (!this._target) {
       return (

@@ -181,7 +181,7 @@ function activateFeatures(
       history.refresh();
     }
   };
-  tracker.widgetAdded.connect((_, panel) => {
+  const watch = (panel: NotebookPanel) => {
     panel.context.saveState.connect((_context, state) => {
       if (state === 'completed') {
         void afterSave(panel).catch(error => notifyError('Refreshing the history', error));
@@ -192,7 +192,10 @@ function activateFeatures(
         history.showTarget({ area: 'workspace', path: panel.context.path });
       }
     });
-  });
+  };
+  // Notebooks opened before the server answered `info()` too.
+  tracker.forEach(watch);
+  tracker.widgetAdded.connect((_, panel) => watch(panel));
 
   if (palette) {
     const category = 'Bookstore';
