@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import nbformat
+from nbformat.v4 import nbjson
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
 from .errors import InvalidNotebook
@@ -77,31 +78,14 @@ def validate_notebook(content: Any) -> None:
         raise InvalidNotebook(f"Not a valid notebook: {_reason(exc)}") from None
 
 
-def _without_transient(content: dict[str, Any]) -> dict[str, Any]:
-    """A shallow copy of the notebook without what nbformat never writes to disk:
-    the trust signature and the cells' ``trusted`` flags (so a notebook can never
-    arrive trusted through bookstore)."""
-    metadata = {
-        key: value
-        for key, value in content.get("metadata", {}).items()
-        if key not in ("signature", "orig_nbformat", "orig_nbformat_minor")
-    }
-    cells = []
-    for cell in content.get("cells", []):
-        cell_metadata = cell.get("metadata", {})
-        if "trusted" in cell_metadata:
-            untrusted = {k: v for k, v in cell_metadata.items() if k != "trusted"}
-            cells.append({**cell, "metadata": untrusted})
-        else:
-            cells.append(cell)
-    return {**content, "metadata": metadata, "cells": cells}
-
-
 def notebook_bytes(content: Any) -> bytes:
-    """Validate ``content`` and serialise it the way Jupyter writes notebooks
-    (UTF-8 JSON, one-space indent, sorted keys, trailing newline)."""
+    """Validate ``content`` and serialise it byte for byte as Jupyter saves a notebook
+    (``nbformat.write``: multi-line text split into lists of lines, the transient trust
+    signature and cells' ``trusted`` flags dropped, UTF-8 JSON with a one-space indent and
+    sorted keys, a trailing newline).  So a notebook published from a contents model has
+    the bytes, hence the ETag, of its save; and it can never arrive trusted."""
     validate_notebook(content)
-    text = json.dumps(_without_transient(content), indent=1, sort_keys=True, ensure_ascii=False)
+    text = nbjson.writes(nbformat.from_dict(content))
     try:
         return (text + "\n").encode("utf-8")
     except UnicodeEncodeError:

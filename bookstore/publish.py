@@ -104,8 +104,12 @@ class Publisher:
         """The published key of notebook ``path``."""
         return s3_key(self.published_prefix, notebook_path(path))
 
-    def result(self, key: str, version_id: str, **extra: Any) -> dict[str, Any]:
-        """The reply of a publish: the seed's ``s3_path``/``versionID`` plus details."""
+    def result(self, key: str, version_id: str, *, etag: str, **extra: Any) -> dict[str, Any]:
+        """The reply of a publish: the seed's ``s3_path``/``versionID`` plus details.
+
+        ``etag`` is the store's content hash of the published version, the one version
+        listings report: a workspace version with the same ``etag`` has the same bytes.
+        """
         path = key[len(self.published_prefix.strip("/")) :].strip("/")
         return {
             "s3_path": f"s3://{self.store.bucket}/{key}",
@@ -113,6 +117,7 @@ class Publisher:
             "bucket": self.store.bucket,
             "key": key,
             "path": path,
+            "etag": etag,
             **extra,
         }
 
@@ -128,7 +133,9 @@ class Publisher:
             content_type=NOTEBOOK_CONTENT_TYPE,
             metadata={"sha256": hashlib.sha256(body).hexdigest()},
         )
-        return self.result(key, version_id, size=len(body))
+        # The ETag both stores give a single-part put: the MD5 hex of the body (no HEAD).
+        etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
+        return self.result(key, version_id, etag=etag, size=len(body))
 
     async def _publish_version(self, key: str, request: PublishRequest) -> dict[str, Any]:
         """Copy an archived version server-side (its bytes were validated when saved)."""
@@ -142,9 +149,11 @@ class Publisher:
         source_key = s3_key(self.workspace_prefix, request.source_path)
         source = await self.store.head(source_key, request.version_id)
         version_id = await self.store.copy(source_key, key, version_id=source.version_id)
+        # A server-side copy keeps the source's bytes, hence its ETag.
         return self.result(
             key,
             version_id,
+            etag=source.etag,
             size=source.size,
             source={"path": request.source_path, "version_id": source.version_id},
         )
@@ -195,7 +204,11 @@ class BookstorePublishHandler(BookstoreAPIHandler):
         info = await publisher.info(path)
         assert info.version_id is not None
         result = publisher.result(
-            info.key, info.version_id, size=info.size, last_modified=info.last_modified
+            info.key,
+            info.version_id,
+            etag=info.etag,
+            size=info.size,
+            last_modified=info.last_modified,
         )
         self.finish_json(self._with_clone_url(result))
 

@@ -81,13 +81,17 @@ CURRENT, LATEST = "current", "latest"
 @dataclass(frozen=True)
 class VersionItem:
     """One version in a listing: its id, time, size, whether it is the newest of a live
-    file, and the path it was saved under (an older name, before a rename)."""
+    file, the path it was saved under (an older name, before a rename), and the store's
+    content hash (``etag``: the MD5 hex of the bytes for the single-part uploads bookstore
+    makes, the same on a server-side copy; ``""`` when the store reports none), which
+    tells versions with the same bytes apart from the others, e.g. the published one."""
 
     id: str
     last_modified: datetime
     size: int
     is_latest: bool
     path: str
+    etag: str = ""
 
     @classmethod
     def from_info(cls, info: ObjectInfo, path: str) -> VersionItem:
@@ -98,6 +102,7 @@ class VersionItem:
             size=info.size,
             is_latest=info.is_latest,
             path=path,
+            etag=info.etag,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,6 +113,7 @@ class VersionItem:
             "size": self.size,
             "is_latest": self.is_latest,
             "path": self.path,
+            "etag": self.etag,
         }
 
 
@@ -763,6 +769,7 @@ class Catalog:
             "version_id": info.version_id,
             "last_modified": info.last_modified,
             "size": info.size,
+            "etag": info.etag,
             "clone_url": clone_page_url(self.base_url, bucket, info.key, info.version_id),
         }
 

@@ -78,8 +78,9 @@ class BookstoreClient(CurrentNotebookClient):
         """Publish the notebook (as last saved) under the server's published prefix.
 
         ``path`` defaults to :attr:`notebook_path`. Returns the server's reply:
-        ``s3_path``, ``versionID``, ``bucket``, ``key``, ``path``, ``size`` and
-        ``clone_url`` (the landing page that clones exactly this version).
+        ``s3_path``, ``versionID``, ``bucket``, ``key``, ``path``, ``size``, ``etag`` (the
+        store's content hash, equal to that of a workspace version with the same bytes)
+        and ``clone_url`` (the landing page that clones exactly this version).
         """
         path = self._resolve(path)
         try:
@@ -138,8 +139,9 @@ class BookstoreClient(CurrentNotebookClient):
         """The archived versions of the file, newest first (every page, or the newest
         ``limit``).
 
-        Each is ``{"id", "last_modified", "size", "is_latest", "path"}`` (``path`` is the
-        name the version was saved under, which differs after a rename). ``page_size``
+        Each is ``{"id", "last_modified", "size", "is_latest", "path", "etag"}`` (``path``
+        is the name the version was saved under, which differs after a rename; ``etag`` the
+        store's content hash, the MD5 hex of the bytes). ``page_size``
         (1 to 1000) is how many the server sends at once.
         """
         path = self._resolve(path)

@@ -3,6 +3,7 @@ history and catalog — on SeaweedFS and the embedded store."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -469,6 +470,141 @@ class TestPublished:
         assert paths == ["a/one.ipynb", "a/two.ipynb", "b/Three.ipynb"]
         status, page = await fetch_json("api/bookstore/published?limit=1&q=t&page_token=x")
         assert status == 400
+
+
+def rich_notebook(marker: str) -> dict[str, Any]:
+    """A notebook with what Jupyter splits into lines on save (multi-line sources, stream
+    text, text mimebundles) and non-ASCII text, so its bytes differ from a naive dump."""
+    notebook = small_notebook(marker)
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "id": "cell-rich",
+            "execution_count": 7,
+            "metadata": {"tags": ["r\u00e9sum\u00e9"]},
+            "source": "for n in range(2):\n    print(n)\n",
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": "0\n1\n"},
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {
+                        "text/plain": "<table>\n2 rows",
+                        "text/html": "<b>\u00e9t\u00e9</b>\n<i>x</i>\n",
+                        "application/json": {"a": [1, 2]},
+                    },
+                },
+            ],
+        }
+    )
+    notebook["cells"].append(
+        {
+            "cell_type": "markdown",
+            "id": "cell-md",
+            "metadata": {},
+            "source": f"## {marker}\n\n* one\n* two",
+        }
+    )
+    return notebook
+
+
+async def workspace_versions(fetch_json: Any, path: str) -> list[dict[str, Any]]:
+    status, page = await fetch_json(f"api/bookstore/workspace/{path}/versions")
+    assert status == 200, page
+    return list(page["versions"])
+
+
+async def published_etags(fetch_json: Any, path: str) -> tuple[str, str]:
+    """The etag of ``path`` in GET /api/bookstore/publish/{path} and in the catalog."""
+    status, info = await fetch_json(f"api/bookstore/publish/{path}")
+    assert status == 200, info
+    status, catalog = await fetch_json(f"api/bookstore/published?prefix={path}")
+    assert status == 200, catalog
+    (item,) = [item for item in catalog["items"] if item["path"] == path]
+    assert item["version_id"] == info["versionID"]
+    return info["etag"], item["etag"]
+
+
+class TestEtags:
+    """The UI marks the workspace version that is published by equal ``etag``."""
+
+    async def test_published_content_has_the_etag_of_its_saved_version(
+        self,
+        fetch_json: Any,
+        bookstore_app: BookstoreApp,
+        jp_root_dir: Path,
+    ) -> None:
+        path = "team/etag.ipynb"
+        await save(fetch_json, path, rich_notebook("one"))
+        await archived(bookstore_app)
+        on_disk = (jp_root_dir / "team" / "etag.ipynb").read_bytes()
+        (saved,) = await workspace_versions(fetch_json, path)
+        assert saved["etag"] == hashlib.md5(on_disk, usedforsecurity=False).hexdigest()
+
+        # Publish what the contents API answers, as the UI and the client do; it marks
+        # code cells trusted, which is never stored.
+        status, model = await fetch_json(f"api/contents/{path}")
+        assert status == 200, model
+        assert any("trusted" in cell["metadata"] for cell in model["content"]["cells"])
+        status, published = await fetch_json(
+            f"api/bookstore/publish/{path}",
+            method="PUT",
+            body={"type": "notebook", "content": model["content"]},
+        )
+        assert status == 200, published
+        assert published["etag"] == saved["etag"]
+        assert published["size"] == saved["size"] == len(on_disk)
+        store = await bookstore_app.ready_store()
+        assert (await store.get(published["key"])).body == on_disk  # byte for byte
+        assert await published_etags(fetch_json, path) == (saved["etag"], saved["etag"])
+        status, page = await fetch_json(f"api/bookstore/published/{path}/versions")
+        assert status == 200, page
+        assert [item["etag"] for item in page["versions"]] == [saved["etag"]]
+
+        # Another save: a new version with another etag; the published one stays put.
+        await save(fetch_json, path, rich_notebook("two"))
+        await archived(bookstore_app)
+        newer, older = await workspace_versions(fetch_json, path)
+        assert older == {**saved, "is_latest": False}
+        assert newer["etag"] not in ("", saved["etag"])
+        on_disk = (jp_root_dir / "team" / "etag.ipynb").read_bytes()
+        assert newer["etag"] == hashlib.md5(on_disk, usedforsecurity=False).hexdigest()
+        assert await published_etags(fetch_json, path) == (saved["etag"], saved["etag"])
+        status, model = await fetch_json(f"api/bookstore/workspace/{path}/versions/{newer['id']}")
+        assert status == 200, model
+        assert model["version"] == newer
+
+        # Publish the newer version, then the older one again, server-side by version id.
+        for version in (newer, older):
+            status, reply = await fetch_json(
+                f"api/bookstore/publish/{path}",
+                method="PUT",
+                body={"version_id": version["id"], "source_path": path},
+            )
+            assert status == 200, reply
+            assert reply["etag"] == version["etag"]
+            assert await published_etags(fetch_json, path) == (version["etag"], version["etag"])
+        status, page = await fetch_json(f"api/bookstore/published/{path}/versions")
+        assert [item["etag"] for item in page["versions"]] == [
+            older["etag"],
+            newer["etag"],
+            older["etag"],
+        ]
+
+    async def test_a_restored_version_keeps_its_etag(
+        self, fetch_json: Any, bookstore_app: BookstoreApp
+    ) -> None:
+        await save_versions(fetch_json, bookstore_app, "back.ipynb", ["1", "2"])
+        newer, older = await workspace_versions(fetch_json, "back.ipynb")
+        assert newer["etag"] != older["etag"]
+        status, reply = await fetch_json(
+            f"api/bookstore/workspace/back.ipynb/versions/{older['id']}", method="POST", body=b""
+        )
+        assert status == 200, reply
+        assert reply["restored_from"] == older
+        restored = (await workspace_versions(fetch_json, "back.ipynb"))[0]
+        assert restored["id"] == reply["version_id"]
+        assert restored["etag"] == older["etag"]  # the same bytes again
 
 
 class TestAreasOff:

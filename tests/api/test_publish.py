@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from typing import Any
 
@@ -60,6 +61,9 @@ async def test_publish_stores_a_new_version_each_time(
     assert first_cell(stored.body) == "# Notebook one"
     assert stored.info.content_type == "application/x-ipynb+json"
     assert stored.body.endswith(b"\n")
+    # The reply's etag (computed, no HEAD) is the one the store reports: the body's MD5.
+    assert first["etag"] == stored.info.etag
+    assert first["etag"] == hashlib.md5(stored.body, usedforsecurity=False).hexdigest()
 
 
 async def test_published_notebook_is_never_trusted(fetch_json: Any, bookstore_app: Any) -> None:
@@ -178,6 +182,7 @@ async def test_publish_an_archived_version_server_side(
     assert reply["source"] == {"path": "work.ipynb", "version_id": draft.version_id}
     published = await store.get(reply["key"])
     assert first_cell(published.body) == "# Notebook draft"
+    assert reply["etag"] == draft.etag == published.info.etag != versions[0].etag
 
     # The source path defaults to the published path.
     status, reply = await fetch_json(
@@ -219,6 +224,7 @@ async def test_describe_and_unpublish_keep_history(
     status, info = await fetch_json("api/bookstore/publish/gone.ipynb")
     assert status == 200
     assert info["versionID"] == published["versionID"]
+    assert info["etag"] == published["etag"] != ""
     assert info["size"] > 0
     assert info["last_modified"]
 
