@@ -19,6 +19,7 @@ that drive ``jp_asyncio_loop`` themselves; tests then use the objects on that sa
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,15 @@ def pytest_runtest_makereport(
 def _require_browser() -> None:
     """Skip (before any server starts) when Chromium or playwright is missing."""
     skip_without_browser()
+
+
+@pytest.fixture(autouse=True)
+def _no_news_toast(jp_config_dir: Path) -> None:
+    """Never ask about Jupyter news: its toast would cover a corner of the screenshot."""
+    overrides = jp_config_dir / "labconfig" / "default_setting_overrides.json"
+    overrides.parent.mkdir(parents=True, exist_ok=True)
+    settings = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
+    overrides.write_text(json.dumps(settings))
 
 
 @pytest.fixture

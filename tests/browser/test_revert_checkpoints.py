@@ -19,7 +19,6 @@ What JupyterLab 4 does (read in its docmanager code, and checked here):
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import time
@@ -28,11 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlparse
 
-import nbformat
 import pytest
-from nbformat import v4
 
 from tests.browser.chromium import JupyterServer
+from tests.browser.lab import (
+    SLOW_MS,
+    expect_text,
+    first_cell_editor,
+    is_checkpoint_post,
+    save_as_version,
+    write_notebook,
+)
 from tests.notebooks import first_cell
 from tests.server_fixtures import both_backends
 
@@ -45,8 +50,6 @@ NAME = "revert me.ipynb"
 SCREENSHOTS_ENV = "BOOKSTORE_SCREENSHOTS"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "revert-to-checkpoint.png"
 VIEWPORT = {"width": 1280, "height": 800}
-#: Generous: CI runs this on two cores, with a kernel starting while JupyterLab loads.
-SLOW_MS = 60_000
 
 
 @pytest.fixture
@@ -68,15 +71,6 @@ _AS_LIST_BOX_JS = """
 """
 
 
-@pytest.fixture(autouse=True)
-def _no_news_toast(jp_config_dir: Path) -> None:
-    """Never ask about Jupyter news: its toast would cover a corner of the screenshot."""
-    overrides = jp_config_dir / "labconfig" / "default_setting_overrides.json"
-    overrides.parent.mkdir(parents=True, exist_ok=True)
-    settings = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}
-    overrides.write_text(json.dumps(settings))
-
-
 async def screenshot_choice(page: Page, select: Locator) -> None:
     """Save the page with the checkpoint list open to :data:`SCREENSHOT`.  Headless Chromium
     draws no popup of a ``<select>``, so the list shows as a list box for the picture."""
@@ -84,26 +78,6 @@ async def screenshot_choice(page: Page, select: Locator) -> None:
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOT))
     await select.evaluate(_AS_LIST_BOX_JS, False)
-
-
-def write_notebook(path: Path, text: str) -> None:
-    """A notebook written straight to disk (so bookstore has no version of it yet), with a
-    kernelspec (else JupyterLab asks for a kernel) and ``text`` as its first cell."""
-    nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells.append(v4.new_code_cell(text))
-    nb.cells.append(v4.new_markdown_cell("Every save is a version in bookstore."))
-    nbformat.write(nb, str(path))
-
-
-def is_checkpoint_post(response: Response) -> bool:
-    """JupyterLab creating a checkpoint: ``POST /api/contents/<NAME>/checkpoints``."""
-    path = unquote(urlparse(response.url).path)
-    return response.request.method == "POST" and path.endswith(f"/{NAME}/checkpoints")
 
 
 def is_restore_post(response: Response) -> bool:
@@ -125,35 +99,8 @@ async def list_checkpoints(fetch_json: Any, count: int) -> list[dict[str, Any]]:
         await asyncio.sleep(0.1)
 
 
-def first_cell_editor(page: Page) -> Locator:
-    return page.locator(".jp-NotebookPanel .jp-Cell").first.locator(".cm-content")
-
-
-async def expect_text(locator: Locator, text: str | re.Pattern[str]) -> None:
-    from playwright.async_api import expect
-
-    await expect(locator).to_have_text(text, timeout=SLOW_MS)
-
-
 def saved_at(checkpoint: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(checkpoint["last_modified"])
-
-
-async def save_as_version(page: Page, text: str) -> None:
-    """Type ``text`` over the first cell, as a user does, and save with Ctrl+S; return once
-    JupyterLab's checkpoint after the save is created (the save is then a version)."""
-    editor = first_cell_editor(page)
-    from playwright.async_api import expect
-
-    await editor.click()
-    await expect(editor).to_be_focused(timeout=SLOW_MS)
-    await page.keyboard.press("Control+A")
-    await page.keyboard.type(text)
-    await expect_text(editor, text)
-    async with page.expect_response(is_checkpoint_post, timeout=SLOW_MS) as created:
-        await page.keyboard.press("Control+S")
-    response = await created.value
-    assert response.status == 201, await response.text()
 
 
 @both_backends
@@ -171,7 +118,7 @@ async def test_revert_notebook_to_the_oldest_of_three_checkpoints(
 
     # Opening it makes the first version: JupyterLab creates a checkpoint for a file that has
     # none, and bookstore archives the file as it is on disk.
-    async with page.expect_response(is_checkpoint_post, timeout=SLOW_MS) as created:
+    async with page.expect_response(is_checkpoint_post(NAME), timeout=SLOW_MS) as created:
         await page.goto(server.url("lab/tree/" + quote(NAME)), timeout=SLOW_MS)
     assert (await created.value).status == 201, await (await created.value).text()
     await expect_text(first_cell_editor(page), "# version 1")
@@ -179,7 +126,7 @@ async def test_revert_notebook_to_the_oldest_of_three_checkpoints(
 
     # Two saves from the keyboard, each a version.
     for n in (2, 3):
-        await save_as_version(page, f"# version {n}")
+        await save_as_version(page, NAME, f"# version {n}")
         await list_checkpoints(fetch_json, n)
     assert first_cell((jp_root_dir / NAME).read_bytes()) == "# version 3"
     listed = await list_checkpoints(fetch_json, 3)

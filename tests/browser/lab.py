@@ -1,0 +1,95 @@
+"""Driving JupyterLab and Notebook 7 pages in the browser tests: notebooks written to disk,
+typing into the first cell, saving with Ctrl+S until the save is a version, and waiting for
+text with a generous timeout (CI runs this on two cores while kernels start)."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlparse
+
+import nbformat
+from nbformat import v4
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator, Page, Response
+    from traitlets.config import Config
+
+__all__ = [
+    "SLOW_MS",
+    "VIEWPORT",
+    "expect_text",
+    "first_cell_editor",
+    "is_checkpoint_post",
+    "save_as_version",
+    "with_installed_labextensions",
+    "write_notebook",
+]
+
+#: Generous: CI runs this on two cores, with a kernel starting while JupyterLab loads.
+SLOW_MS = 60_000
+VIEWPORT = {"width": 1400, "height": 900}
+
+
+def write_notebook(path: Path, text: str) -> None:
+    """A notebook written straight to disk (so bookstore has no version of it yet), with a
+    kernelspec (else JupyterLab asks for a kernel) and ``text`` as its first cell."""
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells.append(v4.new_code_cell(text))
+    nb.cells.append(v4.new_markdown_cell("Every save is a version in bookstore."))
+    nbformat.write(nb, str(path))
+
+
+def is_checkpoint_post(name: str):  # type: ignore[no-untyped-def]
+    """A predicate for JupyterLab creating a checkpoint of ``name``:
+    ``POST /api/contents/<name>/checkpoints`` (bookstore answers once the save is archived)."""
+
+    def predicate(response: Response) -> bool:
+        path = unquote(urlparse(response.url).path)
+        return response.request.method == "POST" and path.endswith(f"/{name}/checkpoints")
+
+    return predicate
+
+
+def first_cell_editor(page: Page) -> Locator:
+    return page.locator(".jp-NotebookPanel .jp-Cell").first.locator(".cm-content")
+
+
+async def expect_text(locator: Locator, text: str | re.Pattern[str]) -> None:
+    from playwright.async_api import expect
+
+    await expect(locator).to_have_text(text, timeout=SLOW_MS)
+
+
+async def save_as_version(page: Page, name: str, text: str) -> None:
+    """Type ``text`` over the first cell, as a user does, and save with Ctrl+S; return once
+    JupyterLab's checkpoint after the save is created (the save is then a version)."""
+    from playwright.async_api import expect
+
+    editor = first_cell_editor(page)
+    await editor.click()
+    await expect(editor).to_be_focused(timeout=SLOW_MS)
+    await page.keyboard.press("Control+A")
+    await page.keyboard.type(text)
+    await expect_text(editor, text)
+    async with page.expect_response(is_checkpoint_post(name), timeout=SLOW_MS) as created:
+        await page.keyboard.press("Control+S")
+    response = await created.value
+    assert response.status == 201, await response.text()
+
+
+def with_installed_labextensions(config: Config) -> Config:
+    """``config`` plus this environment's ``share/jupyter/labextensions`` (where ``pip
+    install`` put bookstore's prebuilt extension) for JupyterLab and Notebook 7: pytest-jupyter
+    points the server's Jupyter paths at temporary directories."""
+    installed = str(Path(sys.prefix) / "share" / "jupyter" / "labextensions")
+    for app in ("LabApp", "JupyterNotebookApp"):
+        config[app]["extra_labextensions_path"] = [installed]
+    return config
