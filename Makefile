@@ -17,7 +17,10 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The JupyterLab extension's sources: pip builds them (TypeScript, with jlpm) into the package.
+LABEXTENSION_SOURCES := package.json yarn.lock tsconfig.json $(wildcard src/*.ts src/*.tsx style/* schema/*)
+
+$(STAMP): $(BIN)/python pyproject.toml $(LABEXTENSION_SOURCES)
 	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
 	touch $(STAMP)
 
@@ -52,4 +55,5 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache \
+		node_modules lib tsconfig.tsbuildinfo src/generated bookstore/labextension

@@ -320,10 +320,12 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
         </button>
       )}
       {loading && <div className="jp-bookstore-loading">Loading…</div>}
-      <div className="jp-bookstore-footnote">
-        Showing {versions.length} version{versions.length === 1 ? '' : 's'}
-        {nextToken ? ' (more available)' : ''}.
-      </div>
+      {!loading && !error && versions.length > 0 && (
+        <div className="jp-bookstore-footnote">
+          Showing {versions.length} version{versions.length === 1 ? '' : 's'}
+          {nextToken ? ' (more available)' : ''}.
+        </div>
+      )}
     </div>
   );
 }
