@@ -73,8 +73,19 @@ export class BookstoreError extends Error {
   }
 }
 
-/** `a/b c.ipynb` -> `a/b%20c.ipynb`: each segment encoded on its own. */
+/** `a/b c.ipynb` -> `a/b%20c.ipynb`: each segment encoded on its own.
+ *
+ * A path with `.`, `..` or empty segments, or a leading `/`, is refused here: the browser
+ * would resolve the dot segments in the URL and send the request to another route. */
 export function encodePath(path: string): string {
+  const segments = path.split('/');
+  if (!path || path.startsWith('/') || segments.some(s => s === '' || s === '.' || s === '..')) {
+    throw new BookstoreError(
+      `The path '${path}' must be relative, without '.', '..' or empty segments ` +
+        "(like 'reports/summary.ipynb').",
+      400
+    );
+  }
   return URLExt.encodeParts(path);
 }
 
@@ -85,17 +96,17 @@ export class BookstoreAPI {
   ) {}
 
   /** `GET /api/bookstore`: release, feature flags, store and archive state. */
-  info(): Promise<ReplyOf<'getBookstore'>> {
+  async info(): Promise<ReplyOf<'getBookstore'>> {
     return this.request('GET', 'api/bookstore');
   }
 
   /** `GET /api/bookstore/archive`: the archiver's state. */
-  archiveStatus(): Promise<ReplyOf<'getArchiveStatus'>> {
+  async archiveStatus(): Promise<ReplyOf<'getArchiveStatus'>> {
     return this.request('GET', 'api/bookstore/archive');
   }
 
   /** `PUT /api/bookstore/publish/{path}`: publish a notebook (a new published version). */
-  publish(path: string, body: BodyOf<'publishNotebook'>): Promise<ReplyOf<'publishNotebook'>> {
+  async publish(path: string, body: BodyOf<'publishNotebook'>): Promise<ReplyOf<'publishNotebook'>> {
     return this.request('PUT', `api/bookstore/publish/${encodePath(path)}`, { body });
   }
 
@@ -117,12 +128,12 @@ export class BookstoreAPI {
   }
 
   /** `POST /api/bookstore/clone`: copy a stored notebook into the workspace. */
-  clone(body: BodyOf<'cloneFromStore'>): Promise<ReplyOf<'cloneFromStore'>> {
+  async clone(body: BodyOf<'cloneFromStore'>): Promise<ReplyOf<'cloneFromStore'>> {
     return this.request('POST', 'api/bookstore/clone', { body });
   }
 
   /** `GET /api/bookstore/{area}/{path}/versions`: one page of versions, newest first. */
-  versions(
+  async versions(
     area: Area,
     path: string,
     query: QueryOf<'listWorkspaceVersions'> = {}
@@ -131,27 +142,27 @@ export class BookstoreAPI {
   }
 
   /** `GET /api/bookstore/{area}/{path}/versions/{id}`: one version as a read-only model. */
-  version(area: Area, path: string, id: string): Promise<ReplyOf<'getWorkspaceVersion'>> {
+  async version(area: Area, path: string, id: string): Promise<ReplyOf<'getWorkspaceVersion'>> {
     const route = `api/bookstore/${area}/${encodePath(path)}/versions/${encodeURIComponent(id)}`;
     return this.request('GET', route);
   }
 
   /** `POST /api/bookstore/workspace/{path}/versions/{id}`: restore a version (a new save). */
-  restore(path: string, id: string): Promise<ReplyOf<'restoreWorkspaceVersion'>> {
+  async restore(path: string, id: string): Promise<ReplyOf<'restoreWorkspaceVersion'>> {
     const route = `api/bookstore/workspace/${encodePath(path)}/versions/${encodeURIComponent(id)}`;
     return this.request('POST', route, { body: {} });
   }
 
   /** `GET /api/bookstore/{area}/{path}/diff`: nbdime's diff of two sides (an id, `latest`
    * or `current`). */
-  diff(area: Area, path: string, base: string, remote: string): Promise<ReplyOf<'diffWorkspaceVersions'>> {
+  async diff(area: Area, path: string, base: string, remote: string): Promise<ReplyOf<'diffWorkspaceVersions'>> {
     return this.request('GET', `api/bookstore/${area}/${encodePath(path)}/diff`, {
       query: { base, remote }
     });
   }
 
   /** `GET /api/bookstore/published`: one page of the catalog of published notebooks. */
-  catalog(query: QueryOf<'listPublished'> = {}): Promise<ReplyOf<'listPublished'>> {
+  async catalog(query: QueryOf<'listPublished'> = {}): Promise<ReplyOf<'listPublished'>> {
     return this.request('GET', 'api/bookstore/published', { query });
   }
 

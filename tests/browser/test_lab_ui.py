@@ -87,8 +87,20 @@ async def publish_from_toolbar(page: Page, fetch_json: Any) -> dict[str, Any]:
     """Publish with the notebook toolbar's button; return ``GET /api/bookstore/publish``."""
     from playwright.async_api import expect
 
-    await page.locator('.jp-NotebookPanel-toolbar [data-command="bookstore:publish"]').click()
+    button = page.locator('.jp-NotebookPanel-toolbar [data-command="bookstore:publish"]')
     dialog = page.locator(".jp-Dialog")
+
+    # A refused path: the server's message shows as a notification, nothing is published.
+    await button.click()
+    await dialog.get_by_label("Published path").fill("../escape.ipynb")
+    await dialog.get_by_role("button", name="Publish", exact=True).click()
+    toast = page.locator(".jp-Notification-Toast-error", has_text="Publishing failed")
+    await expect(toast).to_contain_text("without '.', '..'", timeout=SLOW_MS)
+    status, catalog = await fetch_json("api/bookstore/published")
+    assert status == 200, catalog
+    assert catalog["items"] == [], catalog
+
+    await button.click()
     await expect_text(dialog.locator(".jp-Dialog-header"), f"Publish {NAME}")
     await expect(dialog.get_by_label("Published path")).to_have_value(NAME)
     await expect(dialog.get_by_role("status").first).to_have_text("Not published yet.")
