@@ -4,12 +4,12 @@
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { refreshIcon } from '@jupyterlab/ui-components';
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useEffect, useState } from 'react';
 
 import type { BookstoreAPI, CatalogItem } from './api';
 import { formatSize, relativeTime } from './format';
 import { bookstoreIcon } from './icons';
-import { notifyError } from './notify';
+import { setUpPanel, usePagedList } from './panels';
 
 /** What the catalog's buttons do (implemented in `actions.ts`). */
 export interface ICatalogActions {
@@ -32,12 +32,12 @@ export class CatalogPanel extends ReactWidget {
     private readonly actions: ICatalogActions
   ) {
     super();
-    this.id = 'bookstore-catalog';
-    this.addClass('jp-bookstore-Catalog');
-    this.title.icon = bookstoreIcon;
-    this.title.caption = 'Published notebooks';
-    this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'Published notebooks');
+    setUpPanel(this, {
+      id: 'bookstore-catalog',
+      className: 'jp-bookstore-Catalog',
+      icon: bookstoreIcon,
+      label: 'Published notebooks'
+    });
   }
 
   /** Reload the catalog (after a publish or unpublish). */
@@ -75,64 +75,24 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
   const { api, actions, generation } = props;
   const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
-  const [items, setItems] = useState<CatalogItem[]>([]);
-  const [nextToken, setNextToken] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     const timer = window.setTimeout(() => setSearch(query.trim()), SEARCH_DELAY_MS);
     return () => window.clearTimeout(timer);
   }, [query]);
 
-  useEffect(() => {
-    let cancelled = false;
-    setLoading(true);
-    api
-      .catalog({ q: search, limit: CATALOG_PAGE_SIZE })
-      .then(page => {
-        if (!cancelled) {
-          setItems(page.items);
-          setNextToken(page.next_token);
-          setError(null);
-        }
-      })
-      .catch(err => {
-        if (!cancelled) {
-          setItems([]);
-          setNextToken(null);
-          setError(err instanceof Error ? err.message : String(err));
-        }
-      })
-      .finally(() => {
-        if (!cancelled) {
-          setLoading(false);
-        }
-      });
-    return () => {
-      cancelled = true;
-    };
-  }, [api, search, generation]);
-
-  const loadMore = useCallback(async () => {
-    if (!nextToken) {
-      return;
-    }
-    setLoading(true);
-    try {
+  const { items, hasMore, loading, error, loadMore } = usePagedList<CatalogItem>(
+    async token => {
       const page = await api.catalog({
         q: search,
         limit: CATALOG_PAGE_SIZE,
-        page_token: nextToken
+        page_token: token ?? undefined
       });
-      setItems(current => [...current, ...page.items]);
-      setNextToken(page.next_token);
-    } catch (err) {
-      notifyError('Loading more published notebooks', err);
-    } finally {
-      setLoading(false);
-    }
-  }, [api, search, nextToken]);
+      return { items: page.items, next: page.next_token };
+    },
+    [api, search, generation],
+    'Loading more published notebooks'
+  );
 
   return (
     <div className="jp-bookstore-panel" aria-busy={loading}>
@@ -234,7 +194,7 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
           );
         })}
       </ul>
-      {nextToken && (
+      {hasMore && (
         <button className="jp-mod-styled jp-bookstore-more" disabled={loading} onClick={loadMore}>
           Load more
         </button>

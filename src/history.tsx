@@ -5,11 +5,11 @@
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { historyIcon, refreshIcon } from '@jupyterlab/ui-components';
-import React, { useCallback, useEffect, useState } from 'react';
+import React, { useEffect, useState } from 'react';
 
 import type { Area, BookstoreAPI, VersionItem } from './api';
 import { baseName, formatSize, relativeTime } from './format';
-import { notifyError } from './notify';
+import { setUpPanel, usePagedList } from './panels';
 
 /** What the panel's buttons do (implemented in `actions.ts`). */
 export interface IHistoryActions {
@@ -35,12 +35,12 @@ export class HistoryPanel extends ReactWidget {
     private readonly actions: IHistoryActions
   ) {
     super();
-    this.id = 'bookstore-history';
-    this.addClass('jp-bookstore-History');
-    this.title.icon = historyIcon;
-    this.title.caption = 'Bookstore history';
-    this.node.setAttribute('role', 'region');
-    this.node.setAttribute('aria-label', 'Bookstore history');
+    setUpPanel(this, {
+      id: 'bookstore-history',
+      className: 'jp-bookstore-History',
+      icon: historyIcon,
+      label: 'Bookstore history'
+    });
   }
 
   /** What the panel shows; null for "no notebook". */
@@ -101,68 +101,43 @@ interface IHistoryViewProps {
 
 function HistoryView(props: IHistoryViewProps): JSX.Element {
   const { api, actions, target, generation } = props;
-  const [versions, setVersions] = useState<VersionItem[]>([]);
-  const [nextToken, setNextToken] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [error, setError] = useState<string | null>(null);
   const [publishedEtag, setPublishedEtag] = useState<string | null>(null);
   const [compareBase, setCompareBase] = useState<VersionItem | null>(null);
   const [busy, setBusy] = useState(false);
 
+  const {
+    items: versions,
+    hasMore,
+    loading,
+    error,
+    loadMore
+  } = usePagedList<VersionItem>(
+    async token => {
+      const page = await api.versions(target.area, target.path, {
+        limit: PAGE_SIZE,
+        page_token: token ?? undefined
+      });
+      return { items: page.versions, next: page.next_token };
+    },
+    [api, target.area, target.path, generation],
+    'Loading more versions'
+  );
+
+  // Which version is published (same path, same content): its etag.
   useEffect(() => {
     let cancelled = false;
-    setLoading(true);
-    const load = async () => {
-      try {
-        const [page, published] = await Promise.all([
-          api.versions(target.area, target.path, { limit: PAGE_SIZE }),
-          target.area === 'workspace'
-            ? api.published(target.path).catch(() => null)
-            : Promise.resolve(null)
-        ]);
-        if (cancelled) {
-          return;
-        }
-        setVersions(page.versions);
-        setNextToken(page.next_token);
-        setPublishedEtag(published?.etag || null);
-        setError(null);
-      } catch (err) {
-        if (!cancelled) {
-          setVersions([]);
-          setNextToken(null);
-          setError(err instanceof Error ? err.message : String(err));
-        }
-      } finally {
-        if (!cancelled) {
-          setLoading(false);
-        }
-      }
-    };
-    void load();
+    if (target.area !== 'workspace') {
+      setPublishedEtag(null);
+      return;
+    }
+    api
+      .published(target.path)
+      .then(info => !cancelled && setPublishedEtag(info?.etag || null))
+      .catch(() => !cancelled && setPublishedEtag(null));
     return () => {
       cancelled = true;
     };
   }, [api, target.area, target.path, generation]);
-
-  const loadMore = useCallback(async () => {
-    if (!nextToken) {
-      return;
-    }
-    setLoading(true);
-    try {
-      const page = await api.versions(target.area, target.path, {
-        limit: PAGE_SIZE,
-        page_token: nextToken
-      });
-      setVersions(current => [...current, ...page.versions]);
-      setNextToken(page.next_token);
-    } catch (err) {
-      notifyError('Loading more versions', err);
-    } finally {
-      setLoading(false);
-    }
-  }, [api, target.area, target.path, nextToken]);
 
   const run = async (task: () => Promise<unknown>) => {
     setBusy(true);
@@ -231,7 +206,7 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
                 {isPublished && (
                   <span className="jp-bookstore-badge jp-mod-published">published</span>
                 )}
-                {index === versions.length - 1 && !nextToken && (
+                {index === versions.length - 1 && !hasMore && (
                   <span className="jp-bookstore-badge jp-mod-oldest">oldest</span>
                 )}
               </div>
@@ -314,7 +289,7 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
           );
         })}
       </ul>
-      {nextToken && (
+      {hasMore && (
         <button className="jp-mod-styled jp-bookstore-more" disabled={loading} onClick={loadMore}>
           Load older versions
         </button>
@@ -323,7 +298,7 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
       {!loading && !error && versions.length > 0 && (
         <div className="jp-bookstore-footnote">
           Showing {versions.length} version{versions.length === 1 ? '' : 's'}
-          {nextToken ? ' (more available)' : ''}.
+          {hasMore ? ' (more available)' : ''}.
         </div>
       )}
     </div>

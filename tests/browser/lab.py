@@ -23,6 +23,7 @@ __all__ = [
     "expect_text",
     "first_cell_editor",
     "is_checkpoint_post",
+    "open_and_save",
     "save_as_version",
     "with_installed_labextensions",
     "write_notebook",
@@ -93,3 +94,16 @@ def with_installed_labextensions(config: Config) -> Config:
     for app in ("LabApp", "JupyterNotebookApp"):
         config[app]["extra_labextensions_path"] = [installed]
     return config
+
+
+async def open_and_save(page: Page, url: str, name: str, texts: list[str]) -> None:
+    """Open the notebook ``name`` (written by :func:`write_notebook`) at ``url`` and save it
+    once per text of ``texts``: opening makes its first version (JupyterLab and Notebook 7
+    create a checkpoint for a file that has none), and each save one more."""
+    await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    async with page.expect_response(is_checkpoint_post(name), timeout=SLOW_MS) as created:
+        await page.goto(url, timeout=SLOW_MS)
+    response = await created.value
+    assert response.status == 201, await response.text()
+    for text in texts:
+        await save_as_version(page, name, text)

@@ -23,11 +23,9 @@ import pytest
 from tests.browser.chromium import JupyterServer
 from tests.browser.lab import (
     SLOW_MS,
-    VIEWPORT,
     expect_text,
     first_cell_editor,
-    is_checkpoint_post,
-    save_as_version,
+    open_and_save,
     with_installed_labextensions,
     write_notebook,
 )
@@ -187,15 +185,10 @@ async def test_publish_history_diff_restore_and_clone_in_jupyterlab(
     from playwright.async_api import expect
 
     page, server = jupyter_page, jupyter_server_url
-    await page.set_viewport_size(VIEWPORT)
     write_notebook(jp_root_dir / NAME, "total = 1")
-
-    # Opening makes the first version (JupyterLab creates a checkpoint), then three saves.
-    async with page.expect_response(is_checkpoint_post(NAME), timeout=SLOW_MS):
-        await page.goto(server.url("lab/tree/" + quote(NAME)), timeout=SLOW_MS)
-    await expect_text(first_cell_editor(page), "total = 1")
-    for n in (2, 3, 4):
-        await save_as_version(page, NAME, f"total = {n}")
+    # The file as opened is the first version; then three saves.
+    url = server.url("lab/tree/" + quote(NAME))
+    await open_and_save(page, url, NAME, ["total = 2", "total = 3", "total = 4"])
     status, listed = await fetch_json("api/bookstore/workspace", NAME, "versions")
     assert status == 200, listed
     assert len(listed["versions"]) == 4, listed

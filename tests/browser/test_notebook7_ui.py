@@ -18,11 +18,9 @@ import pytest
 from tests.browser.chromium import JupyterServer
 from tests.browser.lab import (
     SLOW_MS,
-    VIEWPORT,
     expect_text,
     first_cell_editor,
-    is_checkpoint_post,
-    save_as_version,
+    open_and_save,
     with_installed_labextensions,
     write_notebook,
 )
@@ -66,13 +64,10 @@ async def test_publish_history_diff_restore_and_clone_in_notebook7(
     from playwright.async_api import expect
 
     page, server = jupyter_page, jupyter_server_url
-    await page.set_viewport_size(VIEWPORT)
     write_notebook(jp_root_dir / NAME, "seen = 1")
-    async with page.expect_response(is_checkpoint_post(NAME), timeout=SLOW_MS):
-        await page.goto(server.url("notebooks/" + quote(NAME)), timeout=SLOW_MS)
-    await expect_text(first_cell_editor(page), "seen = 1")
-    for n in (2, 3):
-        await save_as_version(page, NAME, f"seen = {n}")
+    await open_and_save(
+        page, server.url("notebooks/" + quote(NAME)), NAME, ["seen = 2", "seen = 3"]
+    )
 
     # Publish from the notebook toolbar.
     await page.locator('.jp-NotebookPanel-toolbar [data-command="bookstore:publish"]').click()
