@@ -437,6 +437,11 @@ class Archiver(LoggingConfigurable):
         """Saves (and renames, deletes) recorded but not yet archived."""
         return len(self._known)
 
+    @property
+    def failing(self) -> bool:
+        """True since the store last refused or could not be reached (until it answers)."""
+        return self._failing
+
     def status(self) -> dict[str, Any]:
         """The archive state for ``GET /api/bookstore/archive``."""
         failed = self.spool.failed_count() if self.spool.directory.exists() else 0

@@ -18,6 +18,12 @@ should always exist") and creates one when there is none.  Bookstore answers tha
 without the store (a pre-save hook marks the save in progress): the save is archived by
 the post-save hook anyway, so a save never waits for, nor fails because of, the store.
 
+While the store is unusable (unreachable, no bucket, credentials refused), listing and
+creating checkpoints answer one placeholder, :data:`PENDING_CHECKPOINT_ID`, instead of an
+error: JupyterLab would otherwise close every notebook it opens ("File Load Error") and
+report every save as failed, although the saves are kept in the spool and become versions
+when the store answers.  Restoring the placeholder answers 503.
+
 Versions are never deleted: deleting a checkpoint is refused, and deleting or renaming a
 file leaves its history to the archiver (which records both, see :mod:`bookstore.archive`).
 Files that bookstore does not archive (by ``archive_file_types``) keep the checkpoints
@@ -41,7 +47,13 @@ from jupyter_server.services.contents.checkpoints import (
 from jupyter_server.utils import ensure_async
 from tornado import web
 
-from .errors import BookstoreError, ObjectNotFound, StoreUnavailable
+from .errors import (
+    AccessDenied,
+    BookstoreError,
+    BucketNotFound,
+    ObjectNotFound,
+    StoreUnavailable,
+)
 from .handlers import status_for
 from .notebook_files import read_notebook
 
@@ -50,7 +62,12 @@ if TYPE_CHECKING:
     from .clone import WorkspaceWriter
     from .versions import History
 
-__all__ = ["BookstoreCheckpoints"]
+__all__ = ["PENDING_CHECKPOINT_ID", "BookstoreCheckpoints"]
+
+#: The placeholder checkpoint answered while the store is unreachable.
+PENDING_CHECKPOINT_ID = "bookstore-pending"
+#: The store as a whole is unusable (unreachable, no bucket, credentials refused).
+_STORE_DOWN = (StoreUnavailable, BucketNotFound, AccessDenied)
 
 #: The path being saved by the current task (set by the pre-save hook).
 _saving: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -110,12 +127,12 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
             if not await ensure_async(contents_mgr.file_exists(path)):
                 raise ObjectNotFound(f"There is no file {path!r} to checkpoint.")
             if not await self.archiver.flush(path, self.timeout):
-                raise StoreUnavailable(
-                    "The save is kept, but bookstore could not archive it yet (the store is "
-                    "slow or unreachable); it becomes a version when the store answers."
-                )
+                # The save is kept in the spool and becomes a version when the store answers.
+                return _pending_checkpoint()
             try:
                 info = await history.store.head(key)
+            except _STORE_DOWN:
+                return _pending_checkpoint()
             except ObjectNotFound:
                 # Saved before archiving knew it (e.g. created outside Jupyter): archive now.
                 model = await ensure_async(contents_mgr.get(path, content=True, type="file"))
@@ -127,7 +144,7 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
                 )
                 self.archiver.archive_bytes(path, body)
                 if not await self.archiver.flush(path, self.timeout):
-                    raise StoreUnavailable("The store did not answer in time.") from None
+                    return _pending_checkpoint()
                 info = await history.store.head(key)
         return {"id": info.version_id, "last_modified": info.last_modified}
 
@@ -142,9 +159,17 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
             # Jupyter's save checking that a checkpoint exists: this save is about to be
             # archived, so one will.  No store round trip on the save path.
             return [{"id": "saving", "last_modified": datetime.now(timezone.utc)}]
-        history = await self._history()
-        with _as_http_errors():
+        if self.archiver.failing:
+            # No store round trip (each would wait for the store's timeouts) while it fails.
+            return [_pending_checkpoint()]
+        try:
+            history = await self._history()
             page = await history.list_versions(path.strip("/"), limit=self.limit)
+        except _STORE_DOWN:
+            return [_pending_checkpoint()]
+        except BookstoreError:
+            with _as_http_errors():
+                raise
         checkpoints: list[dict[str, Any]] = []
         for item in page.items:
             when = item.last_modified
@@ -194,6 +219,12 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
     async def _read(self, checkpoint_id: Any, path: str) -> bytes:
         if isinstance(checkpoint_id, dict):
             checkpoint_id = checkpoint_id.get("id")
+        if checkpoint_id == PENDING_CHECKPOINT_ID:
+            raise web.HTTPError(
+                503,
+                "That checkpoint stands for saves bookstore has not archived yet (the store "
+                "is unreachable); they become versions when the store answers.",
+            )
         history = await self._history()
         with _as_http_errors():
             stored, _ = await history.find(path.strip("/"), str(checkpoint_id))
@@ -233,6 +264,11 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         if not self._ours(path):
             with _as_http_errors():
                 await self.fallback.delete_all_checkpoints(path)
+
+
+def _pending_checkpoint() -> dict[str, Any]:
+    """The placeholder checkpoint: saves kept in the spool, not yet versions."""
+    return {"id": PENDING_CHECKPOINT_ID, "last_modified": datetime.now(timezone.utc)}
 
 
 #: Statuses for the file-system errors of Jupyter's own checkpoints (which Jupyter itself

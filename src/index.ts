@@ -97,7 +97,12 @@ function activateFeatures(
   deps: IFeatureDeps
 ): void {
   const { tracker, docManager, palette, statusBar, restorer } = deps;
-  const features = info.features;
+  // A store that is down (or misconfigured) turns every flag off: show the panels anyway,
+  // so they say what is wrong; a flag that is off on a working store means "turned off".
+  const storeDown = !info.store.usable;
+  const features = Object.fromEntries(
+    Object.entries(info.features).map(([flag, on]) => [flag, on || storeDown])
+  ) as BookstoreInfo['features'];
   const actions = new BookstoreActions(app, api, docManager, deps.services);
   const currentNotebook = (): NotebookPanel | null => tracker.currentWidget;
 

@@ -3,15 +3,17 @@ Notebook to Checkpoint" and nbdime's "diff against checkpoint" call)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
 
 from bookstore.app import BookstoreApp
-from bookstore.checkpoints import BookstoreCheckpoints
+from bookstore.checkpoints import PENDING_CHECKPOINT_ID, BookstoreCheckpoints
 from tests.api.test_history import archived, listing, marker_on_disk, save, small_notebook
 from tests.server_fixtures import both_backends
 
@@ -193,15 +195,46 @@ class TestStoreTooSlow:
             "checkpoint_timeout": 0.5,
         }
 
-    async def test_saves_work_and_creating_a_checkpoint_answers_503(
+    async def test_saves_work_and_checkpoints_answer_a_placeholder(
         self, fetch_json: Any, bookstore_app: BookstoreApp, jp_root_dir: Path
     ) -> None:
+        """JupyterLab closes a notebook whose checkpoints cannot be listed, and reports a
+        save whose checkpoint fails: both answer the placeholder while the store is down."""
         await save(fetch_json, "slow.ipynb", small_notebook("1"))
-        status, reply = await fetch_json(
+        status, created = await fetch_json(
             "api/contents/slow.ipynb/checkpoints", method="POST", body=b""
         )
-        assert status == 503
-        assert "could not archive it yet" in reply["message"]
+        assert status == 201, created
+        assert created["id"] == PENDING_CHECKPOINT_ID
         assert marker_on_disk(jp_root_dir / "slow.ipynb") == "1"
         assert bookstore_app.archiver is not None
         assert bookstore_app.archiver.pending == 1
+
+        # Listing answers at once once the archiver knows the store fails.
+        archiver = bookstore_app.archiver
+        for _ in range(600):
+            if archiver.failing:
+                break
+            await asyncio.sleep(0.05)
+        assert archiver.failing
+        status, listed = await fetch_json("api/contents/slow.ipynb/checkpoints")
+        assert status == 200, listed
+        assert [checkpoint["id"] for checkpoint in listed] == [PENDING_CHECKPOINT_ID]
+
+        # Restoring the placeholder is refused in words; the file stays as saved.
+        status, reply = await fetch_json(
+            "api/contents/slow.ipynb/checkpoints", PENDING_CHECKPOINT_ID, method="POST", body=b""
+        )
+        assert status == 503, reply
+        assert "not archived yet" in reply["message"]
+        assert marker_on_disk(jp_root_dir / "slow.ipynb") == "1"
+
+    async def test_listing_before_any_failure_answers_the_placeholder(
+        self, fetch_json: Any, jp_root_dir: Path
+    ) -> None:
+        (jp_root_dir / "outside.ipynb").write_text(
+            nbformat.writes(nbformat.from_dict(small_notebook("0")))
+        )
+        status, listed = await fetch_json("api/contents/outside.ipynb/checkpoints")
+        assert status == 200, listed
+        assert [checkpoint["id"] for checkpoint in listed] == [PENDING_CHECKPOINT_ID]

@@ -23,6 +23,7 @@ __all__ = [
     "expect_text",
     "first_cell_editor",
     "is_checkpoint_post",
+    "is_contents_put",
     "open_and_save",
     "save_as_version",
     "with_installed_labextensions",
@@ -55,6 +56,16 @@ def is_checkpoint_post(name: str):  # type: ignore[no-untyped-def]
     def predicate(response: Response) -> bool:
         path = unquote(urlparse(response.url).path)
         return response.request.method == "POST" and path.endswith(f"/{name}/checkpoints")
+
+    return predicate
+
+
+def is_contents_put(name: str):  # type: ignore[no-untyped-def]
+    """A predicate for JupyterLab saving ``name``: ``PUT /api/contents/<name>``."""
+
+    def predicate(response: Response) -> bool:
+        path = unquote(urlparse(response.url).path)
+        return response.request.method == "PUT" and path.endswith(f"/api/contents/{name}")
 
     return predicate
 

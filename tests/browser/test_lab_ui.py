@@ -23,12 +23,15 @@ import pytest
 from tests.browser.chromium import JupyterServer
 from tests.browser.lab import (
     SLOW_MS,
+    VIEWPORT,
     expect_text,
     first_cell_editor,
+    is_contents_put,
     open_and_save,
     with_installed_labextensions,
     write_notebook,
 )
+from tests.jupyter_process import free_port
 from tests.notebooks import first_cell
 
 if TYPE_CHECKING:
@@ -226,3 +229,57 @@ async def test_publish_history_diff_restore_and_clone_in_jupyterlab(
     status, archive = await fetch_json("api/bookstore/archive")
     assert status == 200, archive
     assert (archive["state"], archive["pending"]) == ("ok", 0), archive
+
+
+class TestStoreDown:
+    """The store unreachable from the start: saving goes on, and the UI says what is wrong
+    (status bar, History panel) instead of hiding or failing silently."""
+
+    @pytest.fixture
+    def bookstore_config(self, seaweedfs: Any, tmp_path: Path) -> dict[str, Any]:
+        return {
+            **seaweedfs.settings_dict(),
+            "s3_endpoint_url": f"http://127.0.0.1:{free_port()}",
+            "archive_spool_dir": str(tmp_path / "spool"),
+            "archive_retry_max_delay": 0.5,
+            "checkpoint_timeout": 1,
+        }
+
+    async def test_saves_go_on_and_the_panels_say_the_store_is_down(
+        self, jupyter_page: Page, jupyter_server_url: JupyterServer, jp_root_dir: Path
+    ) -> None:
+        from playwright.async_api import expect
+
+        page = jupyter_page
+        await page.set_viewport_size(VIEWPORT)
+        write_notebook(jp_root_dir / NAME, "total = 1")
+        await page.goto(jupyter_server_url.url("lab/tree/" + quote(NAME)), timeout=SLOW_MS)
+        editor = first_cell_editor(page)
+        await expect_text(editor, "total = 1")
+
+        # The save itself is not held up by the store: the file is written.
+        await editor.click()
+        await page.keyboard.press("Control+A")
+        await page.keyboard.type("total = 2")
+        async with page.expect_response(is_contents_put(NAME), timeout=SLOW_MS) as saved:
+            await page.keyboard.press("Control+S")
+        assert (await saved.value).status == 200
+        assert first_cell((jp_root_dir / NAME).read_bytes()) == "total = 2"
+
+        # The status bar says archiving fails (the reason on hover) and what is waiting.
+        status_item = page.locator(".jp-bookstore-ArchiveStatus")
+        await expect(status_item).to_have_text(
+            re.compile(r"^Bookstore: archiving failing \(\d+ pending\)$"), timeout=SLOW_MS
+        )
+        await expect(status_item).to_have_attribute("title", re.compile("Archiving fails"))
+
+        # The History panel shows the server's message rather than an empty history.
+        history = await open_panel(page, "bookstore-history")
+        await expect(history.get_by_role("alert")).to_contain_text("127.0.0.1", timeout=SLOW_MS)
+
+        # The notebook stays open, with no error dialog (JupyterLab closes a notebook whose
+        # checkpoints fail to list: bookstore answers a placeholder while the store is down).
+        await expect(page.locator(".jp-Dialog")).to_have_count(0)
+        await expect(page.locator(".jp-NotebookPanel")).to_be_visible()
+        await expect_text(editor, "total = 2")
+        await picture(page, "store-down.png")
