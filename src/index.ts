@@ -29,6 +29,7 @@ import { HistoryPanel } from './history';
 import { notifyError } from './notify';
 import { publishNotebook } from './publish';
 import { ArchiveStatusItem } from './status';
+import type { IRenderServices } from './views';
 
 /** The plugin id; its settings schema (menus, toolbar button) is `schema/plugin.json`. */
 const PLUGIN_ID = 'bookstore-jupyterlab:plugin';
@@ -83,7 +84,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 interface IFeatureDeps {
   tracker: INotebookTracker;
   docManager: IDocumentManager;
-  services: ConstructorParameters<typeof BookstoreActions>[3];
+  services: IRenderServices;
   palette: ICommandPalette | null;
   statusBar: IStatusBar | null;
   restorer: ILayoutRestorer | null;
