@@ -97,6 +97,8 @@ async def publish_from_toolbar(page: Page, fetch_json: Any) -> dict[str, Any]:
     await dialog.get_by_role("button", name="Publish", exact=True).click()
     toast = page.locator(".jp-Notification-Toast-error", has_text="Publishing failed")
     await expect(toast).to_contain_text("without '.', '..'", timeout=SLOW_MS)
+    await toast.get_by_role("button").last.click()
+    await expect(toast).to_have_count(0)
     status, catalog = await fetch_json("api/bookstore/published")
     assert status == 200, catalog
     assert catalog["items"] == [], catalog
@@ -136,6 +138,25 @@ async def find_in_catalog(page: Page) -> Locator:
     await expect(item).to_have_count(1, timeout=SLOW_MS)
     await picture(page, "catalog-panel.png", catalog)
     return item
+
+
+async def open_read_only(page: Page, version: Locator) -> None:
+    """Open ``version`` (the oldest) read-only: its cells, not editable, in a new tab."""
+    from playwright.async_api import expect
+
+    await version.get_by_role("button", name=re.compile(r"^Open the version saved")).click()
+    view = page.locator(".jp-bookstore-VersionView")
+    await expect(view.locator(".jp-bookstore-banner")).to_contain_text(
+        re.compile(rf"^Read-only: {re.escape(NAME)} as saved "), timeout=SLOW_MS
+    )
+    editor = view.locator(".jp-Cell .cm-content").first
+    await expect(editor).to_have_text("total = 1", timeout=SLOW_MS)
+    await expect(editor).to_have_attribute("aria-readonly", "true")
+    await expect(view.locator(".jp-MarkdownCell")).to_contain_text("Every save is a version")
+    await picture(page, "version-view.png")
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current")
+    await tab.locator(".lm-TabBar-tabCloseIcon").click()
+    await expect(view).to_have_count(0)
 
 
 async def diff_against_current(page: Page, version: Locator) -> None:
@@ -211,6 +232,7 @@ async def test_publish_history_diff_restore_and_clone_in_jupyterlab(
     await expect(versions.last.locator(".jp-bookstore-badge")).to_have_text(["oldest"])
     await picture(page, "history-panel.png", history)
 
+    await open_read_only(page, versions.last)
     await diff_against_current(page, versions.last)
 
     # Restoring the oldest reloads the open notebook; the restore is a fifth version.
