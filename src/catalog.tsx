@@ -2,14 +2,13 @@
  * The published catalog (left sidebar): everything published, searchable by name, with
  * open, history, clone, copy link and unpublish.
  */
-import { ReactWidget } from '@jupyterlab/apputils';
 import { refreshIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import type { BookstoreAPI, CatalogItem } from './api';
 import { formatSize, relativeTime } from './format';
 import { bookstoreIcon } from './icons';
-import { setUpPanel, usePagedList } from './panels';
+import { ReloadingPanel, setUpPanel, usePagedList } from './panels';
 
 /** What the catalog's buttons do (implemented in `actions.ts`). */
 export interface ICatalogActions {
@@ -26,7 +25,7 @@ export const CATALOG_PAGE_SIZE = 50;
 const SEARCH_DELAY_MS = 250;
 
 /** The catalog widget. */
-export class CatalogPanel extends ReactWidget {
+export class CatalogPanel extends ReloadingPanel {
   constructor(
     private readonly api: BookstoreAPI,
     private readonly actions: ICatalogActions
@@ -40,28 +39,17 @@ export class CatalogPanel extends ReactWidget {
     });
   }
 
-  /** Reload the catalog (after a publish or unpublish). */
-  refresh(): void {
-    this._generation += 1;
-    this.update();
-  }
-
-  protected onAfterShow(): void {
-    this.refresh();
-  }
-
   protected render(): JSX.Element {
     return (
       <CatalogView
         api={this.api}
         actions={this.actions}
-        generation={this._generation}
+        generation={this.generation}
         onRefresh={() => this.refresh()}
       />
     );
   }
 
-  private _generation = 0;
 }
 
 interface ICatalogViewProps {

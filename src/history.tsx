@@ -3,13 +3,12 @@
  * with open, diff and restore; or, when asked from the catalog, a published notebook's
  * versions.
  */
-import { ReactWidget } from '@jupyterlab/apputils';
 import { historyIcon, refreshIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import type { Area, BookstoreAPI, VersionItem } from './api';
 import { baseName, formatSize, relativeTime } from './format';
-import { setUpPanel, usePagedList } from './panels';
+import { ReloadingPanel, setUpPanel, usePagedList } from './panels';
 
 /** What the panel's buttons do (implemented in `actions.ts`). */
 export interface IHistoryActions {
@@ -29,7 +28,7 @@ export interface IHistoryTarget {
 export const PAGE_SIZE = 20;
 
 /** The History panel widget. */
-export class HistoryPanel extends ReactWidget {
+export class HistoryPanel extends ReloadingPanel {
   constructor(
     private readonly api: BookstoreAPI,
     private readonly actions: IHistoryActions
@@ -57,16 +56,6 @@ export class HistoryPanel extends ReactWidget {
     this.update();
   }
 
-  /** Reload the versions (after a save or a restore). */
-  refresh(): void {
-    this._generation += 1;
-    this.update();
-  }
-
-  protected onAfterShow(): void {
-    this.refresh();
-  }
-
   protected render(): JSX.Element {
     if (!this._target) {
       return (
@@ -81,14 +70,13 @@ export class HistoryPanel extends ReactWidget {
         api={this.api}
         actions={this.actions}
         target={this._target}
-        generation={this._generation}
+        generation={this.generation}
         onRefresh={() => this.refresh()}
       />
     );
   }
 
   private _target: IHistoryTarget | null = null;
-  private _generation = 0;
 }
 
 interface IHistoryViewProps {

@@ -2,6 +2,7 @@
  * What the sidebar panels share: their labelled region, and a paged list that reloads when
  * its inputs change and appends the next page on demand.
  */
+import { ReactWidget } from '@jupyterlab/apputils';
 import type { LabIcon } from '@jupyterlab/ui-components';
 import type { Widget } from '@lumino/widgets';
 import { useCallback, useEffect, useState } from 'react';
@@ -19,6 +20,22 @@ export function setUpPanel(
   widget.title.caption = options.label;
   widget.node.setAttribute('role', 'region');
   widget.node.setAttribute('aria-label', options.label);
+}
+
+/** A sidebar panel rendered with React that reloads its content when shown or asked to;
+ * `generation` changes at every reload (a dependency of its list's loading). */
+export abstract class ReloadingPanel extends ReactWidget {
+  /** Reload what the panel shows (after a save, publish, restore…). */
+  refresh(): void {
+    this.generation += 1;
+    this.update();
+  }
+
+  protected onAfterShow(): void {
+    this.refresh();
+  }
+
+  protected generation = 0;
 }
 
 /** One page of a listing: the items and the token of the next page (null: the last). */
