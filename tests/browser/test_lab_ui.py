@@ -252,6 +252,10 @@ async def test_publish_history_diff_restore_and_clone_in_jupyterlab(
     assert status == 200, archive
     assert (archive["state"], archive["pending"]) == ("ok", 0), archive
 
+    # The History panel now follows the clone; let its requests end before the server stops.
+    await expect(history.locator("h2")).to_contain_text(CLONE_TARGET[:10])
+    await expect(history.locator(".jp-bookstore-panel")).to_have_attribute("aria-busy", "false")
+
 
 class TestStoreDown:
     """The store unreachable from the start: saving goes on, and the UI says what is wrong

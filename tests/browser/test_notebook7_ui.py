@@ -115,3 +115,4 @@ async def test_publish_history_diff_restore_and_clone_in_notebook7(
     await new_tab.wait_for_load_state()
     assert new_tab.url.endswith("notebooks/" + quote(CLONE_TARGET)), new_tab.url
     assert first_cell((jp_root_dir / CLONE_TARGET).read_bytes()) == "seen = 3"
+    await new_tab.close()
