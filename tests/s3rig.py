@@ -41,6 +41,8 @@ __all__ = ["SeaweedFS", "SeaweedFSError", "find_weed", "s3_prefix", "seaweedfs"]
 GRPC_OFFSET = 10000
 #: The components of ``weed mini`` that get a port: s3, master, volume, filer, admin.
 COMPONENTS = ("s3", "master", "volume", "filer", "admin")
+#: An object in ``bucket`` that a restarted server must serve before it counts as started.
+READY_KEY = "_s3rig/ready"
 #: Environment variables never passed to the server (it reads S3_BUCKET, AWS_*, …).
 _SCRUBBED_PREFIXES = ("AWS_", "JPYNB_", "S3_")
 _HOST = "127.0.0.1"
@@ -169,6 +171,7 @@ class SeaweedFS:
             return
         if self.ports:
             self._launch()
+            self._wait_until_readable()
             return
         # ports may be grabbed by someone else between probing and binding: retry
         last: SeaweedFSError | None = None
@@ -281,9 +284,15 @@ class SeaweedFS:
         return name
 
     def create_buckets(self) -> None:
-        """Create ``bucket`` (versioned) and ``unversioned_bucket`` unless already done."""
+        """Create ``bucket`` (versioned) and ``unversioned_bucket`` unless already done, and
+        write :data:`READY_KEY` into ``bucket`` (a restart waits until it reads back)."""
         if not self.bucket:
             self.bucket = self.create_bucket(versioned=True)
+            client = self.client()
+            try:
+                client.put_object(Bucket=self.bucket, Key=READY_KEY, Body=b"ready")
+            finally:
+                client.close()
         if not self.unversioned_bucket:
             self.unversioned_bucket = self.create_bucket(versioned=False)
 
@@ -408,6 +417,29 @@ class SeaweedFS:
             f"SeaweedFS did not answer {url} within {self.startup_timeout:.0f} s:\n"
             + self.log_tail()
         )
+
+    def _wait_until_readable(self) -> None:
+        """After a restart with data: wait until objects read back.  ``/healthz`` answers
+        before the volume server has registered its volumes again, and reads in between
+        fail with ``InternalError`` (seen on a loaded two-core machine)."""
+        if not self.bucket:
+            return
+        client = self.client()
+        deadline = time.monotonic() + self.startup_timeout
+        try:
+            while True:
+                try:
+                    client.get_object(Bucket=self.bucket, Key=READY_KEY)["Body"].read()
+                    return
+                except Exception as exc:
+                    if time.monotonic() > deadline:
+                        raise SeaweedFSError(
+                            f"SeaweedFS restarted but did not serve objects within "
+                            f"{self.startup_timeout:.0f} s ({exc}):\n" + self.log_tail()
+                        ) from exc
+                    time.sleep(0.1)
+        finally:
+            client.close()
 
     def log_tail(self, lines: int = 40) -> str:
         """The last ``lines`` lines of the server's output and error log."""
