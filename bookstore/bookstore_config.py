@@ -175,8 +175,8 @@ class BookstoreSettings(LoggingConfigurable):
         10.0,
         help="""Seconds "Save and create checkpoint" and a restore wait for the save to be
         archived as a version. When the store is slower or down, creating a checkpoint
-        answers 503 and a restore answers without the new version id; the save itself
-        is kept and archived later.""",
+        answers the placeholder checkpoint "bookstore-pending" and a restore answers
+        without the new version id; the save itself is kept and archived later.""",
     ).tag(config=True)
 
     archive_shutdown_timeout = Float(

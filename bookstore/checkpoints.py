@@ -7,7 +7,7 @@ With :class:`BookstoreCheckpoints` installed on the server's contents manager:
   and offers them newest first; the classic notebook takes the last as the latest);
 * ``POST /api/contents/{path}/checkpoints`` ("Save and create checkpoint", which
   JupyterLab runs after every save) waits until the save is archived and answers that
-  version;
+  version (the placeholder below after ``checkpoint_timeout``);
 * ``POST /api/contents/{path}/checkpoints/{id}`` restores a version: the file is written
   through the contents manager, so the restore is archived as a new version;
 * nbdime's "diff against checkpoint" reads the first listed checkpoint: the oldest of the
@@ -60,6 +60,7 @@ from .notebook_files import read_notebook
 if TYPE_CHECKING:
     from .archive import Archiver
     from .clone import WorkspaceWriter
+    from .stores.base import ObjectInfo
     from .versions import History
 
 __all__ = ["PENDING_CHECKPOINT_ID", "BookstoreCheckpoints"]
@@ -116,37 +117,42 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         _saving.set(None)
 
     async def create_checkpoint(self, contents_mgr: Any, path: str) -> dict[str, Any]:
-        """Make sure the saved file is a version, and answer that version."""
+        """Make sure the saved file is a version, and answer that version (the placeholder
+        when the store is down or slower than ``timeout``: the save waits in the spool)."""
         path = path.strip("/")
         with _as_http_errors():
             if not self._ours(path):
                 result: dict[str, Any] = await self.fallback.create_checkpoint(contents_mgr, path)
                 return result
-            history = await self._history()
-            key = history.key_for(path)  # refuses a malformed path before anything else
-            if not await ensure_async(contents_mgr.file_exists(path)):
-                raise ObjectNotFound(f"There is no file {path!r} to checkpoint.")
-            if not await self.archiver.flush(path, self.timeout):
-                # The save is kept in the spool and becomes a version when the store answers.
-                return _pending_checkpoint()
             try:
-                info = await history.store.head(key)
+                info = await self._archived(contents_mgr, path)
             except _STORE_DOWN:
-                return _pending_checkpoint()
-            except ObjectNotFound:
-                # Saved before archiving knew it (e.g. created outside Jupyter): archive now.
-                model = await ensure_async(contents_mgr.get(path, content=True, type="file"))
-                content = model["content"]
-                body = (
-                    content.encode("utf-8")
-                    if model["format"] == "text"
-                    else base64.b64decode(content)
-                )
-                self.archiver.archive_bytes(path, body)
-                if not await self.archiver.flush(path, self.timeout):
-                    return _pending_checkpoint()
-                info = await history.store.head(key)
+                info = None
+        if info is None:
+            return _pending_checkpoint()
         return {"id": info.version_id, "last_modified": info.last_modified}
+
+    async def _archived(self, contents_mgr: Any, path: str) -> ObjectInfo | None:
+        """The version the saved file ``path`` is, archiving the file first when the store
+        has none of it; None when the archive did not finish within ``timeout``."""
+        history = await self._history()
+        key = history.key_for(path)  # refuses a malformed path before anything else
+        if not await ensure_async(contents_mgr.file_exists(path)):
+            raise ObjectNotFound(f"There is no file {path!r} to checkpoint.")
+        if not await self.archiver.flush(path, self.timeout):
+            return None
+        try:
+            return await history.store.head(key)
+        except ObjectNotFound:
+            pass
+        # Saved before archiving knew it (e.g. created outside Jupyter): archive it now.
+        model = await ensure_async(contents_mgr.get(path, content=True, type="file"))
+        content = model["content"]
+        body = content.encode("utf-8") if model["format"] == "text" else base64.b64decode(content)
+        self.archiver.archive_bytes(path, body)
+        if not await self.archiver.flush(path, self.timeout):
+            return None
+        return await history.store.head(key)
 
     async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         """The newest ``limit`` versions in Jupyter's order, oldest first, each with a
@@ -162,14 +168,12 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         if self.archiver.failing:
             # No store round trip (each would wait for the store's timeouts) while it fails.
             return [_pending_checkpoint()]
-        try:
-            history = await self._history()
-            page = await history.list_versions(path.strip("/"), limit=self.limit)
-        except _STORE_DOWN:
-            return [_pending_checkpoint()]
-        except BookstoreError:
-            with _as_http_errors():
-                raise
+        with _as_http_errors():
+            try:
+                history = await self._history()
+                page = await history.list_versions(path.strip("/"), limit=self.limit)
+            except _STORE_DOWN:
+                return [_pending_checkpoint()]
         checkpoints: list[dict[str, Any]] = []
         for item in page.items:
             when = item.last_modified
@@ -225,8 +229,8 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
                 "That checkpoint stands for saves bookstore has not archived yet (the store "
                 "is unreachable); they become versions when the store answers.",
             )
-        history = await self._history()
         with _as_http_errors():
+            history = await self._history()
             stored, _ = await history.find(path.strip("/"), str(checkpoint_id))
         body: bytes = stored.body
         return body
