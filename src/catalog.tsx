@@ -2,13 +2,12 @@
  * The published catalog (left sidebar): everything published, searchable by name, with
  * open, history, clone, copy link and unpublish.
  */
-import { refreshIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import type { BookstoreAPI, CatalogItem } from './api';
 import { formatSize, relativeTime } from './format';
 import { bookstoreIcon } from './icons';
-import { ReloadingPanel, setUpPanel, usePagedList } from './panels';
+import { PanelHeader, ReloadingPanel, setUpPanel, usePagedList } from './panels';
 
 /** What the catalog's buttons do (implemented in `actions.ts`). */
 export interface ICatalogActions {
@@ -84,17 +83,11 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
 
   return (
     <div className="jp-bookstore-panel" aria-busy={loading}>
-      <header className="jp-bookstore-panelHeader">
-        <h2>Published notebooks</h2>
-        <button
-          className="jp-bookstore-iconButton"
-          onClick={props.onRefresh}
-          aria-label="Refresh published notebooks"
-          title="Refresh"
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-      </header>
+      <PanelHeader
+        title="Published notebooks"
+        refreshLabel="Refresh published notebooks"
+        onRefresh={props.onRefresh}
+      />
       <input
         className="jp-mod-styled jp-bookstore-search"
         type="search"

@@ -3,12 +3,12 @@
  * with open, diff and restore; or, when asked from the catalog, a published notebook's
  * versions.
  */
-import { historyIcon, refreshIcon } from '@jupyterlab/ui-components';
+import { historyIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import type { Area, BookstoreAPI, VersionItem } from './api';
 import { baseName, formatSize, relativeTime } from './format';
-import { ReloadingPanel, setUpPanel, usePagedList } from './panels';
+import { PanelHeader, ReloadingPanel, setUpPanel, usePagedList } from './panels';
 
 /** What the panel's buttons do (implemented in `actions.ts`). */
 export interface IHistoryActions {
@@ -141,19 +141,12 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
   const heading = workspace ? 'History' : 'Published history';
   return (
     <div className="jp-bookstore-panel" aria-busy={loading || busy}>
-      <header className="jp-bookstore-panelHeader">
-        <h2 title={target.path}>
-          {heading}: {baseName(target.path)}
-        </h2>
-        <button
-          className="jp-bookstore-iconButton"
-          onClick={props.onRefresh}
-          aria-label="Refresh history"
-          title="Refresh history"
-        >
-          <refreshIcon.react tag="span" />
-        </button>
-      </header>
+      <PanelHeader
+        title={`${heading}: ${baseName(target.path)}`}
+        tooltip={target.path}
+        refreshLabel="Refresh history"
+        onRefresh={props.onRefresh}
+      />
       {compareBase && (
         <div className="jp-bookstore-compareHint" role="status">
           Comparing from {relativeTime(compareBase.last_modified).text}: choose “Compare” on

@@ -3,9 +3,9 @@
  * its inputs change and appends the next page on demand.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
-import type { LabIcon } from '@jupyterlab/ui-components';
+import { type LabIcon, refreshIcon } from '@jupyterlab/ui-components';
 import type { Widget } from '@lumino/widgets';
-import { useCallback, useEffect, useState } from 'react';
+import React, { useCallback, useEffect, useState } from 'react';
 
 import { notifyError } from './notify';
 
@@ -36,6 +36,28 @@ export abstract class ReloadingPanel extends ReactWidget {
   }
 
   protected generation = 0;
+}
+
+/** A panel's heading with its Refresh button. */
+export function PanelHeader(props: {
+  title: React.ReactNode;
+  tooltip?: string;
+  refreshLabel: string;
+  onRefresh(): void;
+}): JSX.Element {
+  return (
+    <header className="jp-bookstore-panelHeader">
+      <h2 title={props.tooltip}>{props.title}</h2>
+      <button
+        className="jp-bookstore-iconButton"
+        onClick={props.onRefresh}
+        aria-label={props.refreshLabel}
+        title={props.refreshLabel}
+      >
+        <refreshIcon.react tag="span" />
+      </button>
+    </header>
+  );
 }
 
 /** One page of a listing: the items and the token of the next page (null: the last). */
