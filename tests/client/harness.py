@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import time
 import urllib.error
 import urllib.parse
@@ -207,13 +208,41 @@ class ClientServer(JupyterServer):
         return stale
 
 
+def wait_until_ready(client: BlockingKernelClient, timeout: float) -> None:
+    """Wait until the kernel answers ``kernel_info`` and its IOPub messages reach ``client``.
+
+    Not jupyter_client's ``wait_for_ready``: for a client that did not start the kernel it
+    takes one heartbeat missed for one second as "Kernel died", which a kernel still
+    importing on a loaded machine does (reproduced with the CPU busy: 6 of 6 failed).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client.kernel_info()
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            continue
+        if reply["msg_type"] != "kernel_info_reply":
+            continue
+        try:
+            client.get_iopub_msg(timeout=0.2)
+        except queue.Empty:
+            continue  # IOPub not subscribed yet: ask again.
+        while True:  # Drop the status messages of the answered requests.
+            try:
+                client.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                return
+    raise AssertionError(f"the kernel did not answer kernel_info within {timeout:.0f} s")
+
+
 class InKernel:
     """Runs code in a real kernel; :meth:`call` returns the outcome of an expression."""
 
     def __init__(self, client: BlockingKernelClient) -> None:
         self.client = client
         client.start_channels()
-        client.wait_for_ready(timeout=60)
+        wait_until_ready(client, timeout=60)
         self.run(_KERNEL_SETUP)
 
     def run(self, code: str, timeout: float = 60) -> str:
