@@ -31,9 +31,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import math
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -43,6 +41,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from _report import FIELDS, print_rows, summarize
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_SAVES = 200
@@ -51,24 +51,6 @@ NOTEBOOK_PATH = "bench.ipynb"
 DRAIN_TIMEOUT_S = 120.0
 POLL_INTERVAL_S = 0.01
 DISABLE_BOOKSTORE = "--ServerApp.jpserver_extensions=bookstore=False"
-
-
-# -- statistics ------------------------------------------------------------------------
-
-
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-
-
-def summarize(values: list[float]) -> dict[str, float]:
-    return {
-        "median_ms": round(statistics.median(values), 3),
-        "p90_ms": round(_p90(values), 3),
-        "mean_ms": round(statistics.fmean(values), 3),
-        "min_ms": round(min(values), 3),
-        "max_ms": round(max(values), 3),
-    }
 
 
 # -- one server as seen by the client --------------------------------------------------
@@ -188,10 +170,7 @@ def print_report(summary: dict[str, Any]) -> None:
         rows.append(
             (
                 name,
-                *(
-                    f"{stats[field]:.2f}"
-                    for field in ("median_ms", "p90_ms", "mean_ms", "min_ms", "max_ms")
-                ),
+                *(f"{stats[field]:.2f}" for field in FIELDS),
             )
         )
     rows.append(
@@ -204,15 +183,7 @@ def print_report(summary: dict[str, Any]) -> None:
             "",
         )
     )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if index in (0, 2):
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows, left=1, separators=(0, 2))
     verdict = "ok" if max(summary["ratio_median"], summary["ratio_mean"]) <= 1.05 else "ABOVE"
     print(f"\ntarget ratio <= 1.05: {verdict}")
     print(

@@ -79,8 +79,9 @@ from urllib.parse import quote
 
 import botocore.parsers
 import nbformat
+from _report import FIELDS, print_rows, summarize
 from aiobotocore.session import AioSession
-from archive_saves import start_all, summarize
+from archive_saves import start_all
 from store_roundtrip import CONTENT_TYPE, raw_config
 
 from bookstore.bookstore_config import BookstoreSettings
@@ -705,8 +706,6 @@ async def write_fixture(
 
 # -- output ----------------------------------------------------------------------------
 
-FIELDS = ("median_ms", "p90_ms", "mean_ms", "min_ms", "max_ms")
-
 
 def print_report(summary: dict[str, Any]) -> None:
     header = (
@@ -743,15 +742,7 @@ def print_report(summary: dict[str, Any]) -> None:
                     )
                 )
             separators.add(len(rows) - 1)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for index, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i < 3 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if index in separators:
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows, left=3, separators=separators)
     print("\n(local: 'x raw' is against LocalStore.list_versions)")
 
     raw_checks = summary["backends"]["s3"]["raw_checks"]

@@ -70,6 +70,7 @@ from typing import Any
 from urllib.parse import quote
 
 import nbformat
+from _report import p90, print_rows
 from nbformat import v4
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -318,11 +319,6 @@ PAGE_JS = """
 """.replace("@TIMEOUT@", str(UI_TIMEOUT_MS))
 
 
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-
-
 #: The phases of a UI operation, from the times of one run: (label, start key, end key).
 PHASES = (
     ("click -> request", None, "request_start"),
@@ -371,10 +367,10 @@ class Pair:
             "ui": self.ui,
             "raw": self.raw,
             "ui_median_ms": round(ui_med, 2),
-            "ui_p90_ms": round(_p90(ui), 2),
+            "ui_p90_ms": round(p90(ui), 2),
             "dom_median_ms": round(statistics.median(dom), 2),
             "raw_median_ms": round(raw_med, 2),
-            "raw_p90_ms": round(_p90(self.raw_ms), 2),
+            "raw_p90_ms": round(p90(self.raw_ms), 2),
             "ratio": round(ui_med / raw_med, 2),
             "ui_minus_raw_ms": round(ui_med - raw_med, 2),
             "ui_phases_median_ms": phases,
@@ -402,7 +398,7 @@ def print_tables(pairs: list[Pair]) -> None:
                 f"{s['ui_minus_raw_ms']:+.1f}",
             )
         )
-    _print_rows(rows, left=3)
+    print_rows(rows, left=3)
     print("\nwhere the UI time goes (medians, ms; the UI's own request from resource timings):\n")
     rows = [("pair", *(label for label, _, _ in PHASES), "reply KB", "requests")]
     for pair, s in zip(pairs, summaries, strict=True):
@@ -419,19 +415,7 @@ def print_tables(pairs: list[Pair]) -> None:
                 f"{s['ui_requests']:g}",
             )
         )
-    _print_rows(rows, left=1)
-
-
-def _print_rows(rows: list[tuple[str, ...]], *, left: int) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i < left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if index == 0:
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows, left=1)
 
 
 # -- the benchmark ---------------------------------------------------------------------

@@ -65,8 +65,9 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from _report import FIELDS, print_rows, summarize
 from aiobotocore.session import AioSession
-from archive_saves import Client, summarize, wait_for_drain
+from archive_saves import Client, wait_for_drain
 from store_roundtrip import CONTENT_TYPE, Pair, _timed, raw_config, write_durably
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -362,7 +363,6 @@ SIDES = {
     "clone": ("bookstore POST clone", "raw get_object + durable save"),
     "clone_lean": ("bookstore POST clone, no content", "raw get_object + durable save"),
 }
-FIELDS = ("median_ms", "p90_ms", "mean_ms", "min_ms", "max_ms")
 
 
 def print_report(summary: dict[str, Any]) -> None:
@@ -390,15 +390,7 @@ def print_report(summary: dict[str, Any]) -> None:
                 )
             )
             separators.add(len(rows) - 1)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i < 3 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if index in separators:
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows, left=3, separators=separators)
 
     print("\ntargets (ratio bookstore/raw of the medians and of the means):")
     for label, case in summary["notebooks"].items():

@@ -10,10 +10,11 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    """Run each ``benchmarks/*.py`` script but this one; return the worst exit code."""
+    """Run each ``benchmarks/*.py`` script but this one and the shared ``_*.py`` modules;
+    return the worst exit code."""
     worst = 0
     for script in sorted(HERE.glob("*.py")):
-        if script.name == Path(__file__).name:
+        if script.name == Path(__file__).name or script.name.startswith("_"):
             continue
         print(f"\n=== {script.name} ===", flush=True)
         worst = max(worst, subprocess.call([sys.executable, str(script)], cwd=HERE.parent))

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+from _report import p90, print_rows
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
@@ -122,11 +123,6 @@ async def _timed(op: Op, n: int) -> float:
     return (time.perf_counter() - start) * 1000.0
 
 
-def _p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.9 * len(ordered)) - 1)]
-
-
 class Pair:
     """One comparison: ``thing`` (bookstore) against ``baseline`` (raw), timed alike."""
 
@@ -155,9 +151,9 @@ class Pair:
             "thing": self.thing,
             "baseline": self.baseline,
             "thing_median_ms": round(thing_med, 3),
-            "thing_p90_ms": round(_p90(self.thing_ms), 3),
+            "thing_p90_ms": round(p90(self.thing_ms), 3),
             "baseline_median_ms": round(base_med, 3),
-            "baseline_p90_ms": round(_p90(self.base_ms), 3),
+            "baseline_p90_ms": round(p90(self.base_ms), 3),
             "ratio": round(thing_med / base_med, 2) if base_med else None,
         }
 
@@ -179,15 +175,7 @@ def print_table(pairs: list[Pair]) -> None:
                 f"{s['ratio']:.2f}x",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for index, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i < 3 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if index == 0:
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows, left=3)
 
 
 # -- the benchmark ---------------------------------------------------------------------
