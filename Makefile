@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8888
 # pytest-xdist workers: most of the suite waits on servers, kernels and browsers, so three
-# workers on two cores take ~4.5 min instead of ~7 (PYTEST_WORKERS=0 runs in one process).
+# workers on two cores take ~5 min (PYTEST_WORKERS=0 runs in one process).
 PYTEST_WORKERS ?= 3
 # Jupyter refuses to run as root unless told so (containers, CI machines).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
