@@ -348,6 +348,10 @@ class Archiver(LoggingConfigurable):
         body, sha = await asyncio.to_thread(_read_and_hash, entry)
         store = await self._open_store()
         latest = await self._latest(store, entry.key)
+        if sha == latest.sha and entry.key in self._last:
+            # Another writer (the command line, papermill) may have added versions since
+            # this archiver last looked: a save is skipped only if the store agrees.
+            latest = await _stored_latest(store, entry.key)
         if sha != latest.sha:
             await _put_version(
                 store, entry.key, entry.path, body, sha=sha, saved_at=entry.saved_at, latest=latest
@@ -411,13 +415,8 @@ class Archiver(LoggingConfigurable):
         self._last[entry.target_key] = _Latest(sha, {**lineage, LINEAGE_START_FIELD: copied})
 
     async def _latest(self, store: ObjectStore, key: str) -> _Latest:
-        if key not in self._last:
-            try:
-                info = await store.head(key)
-            except ObjectNotFound:
-                return _Latest(None)
-            return _Latest(info.metadata.get(SHA256_FIELD), lineage_of(info))
-        return self._last[key]
+        cached = self._last.get(key)
+        return cached if cached is not None else await _stored_latest(store, key)
 
     def _note_error(self, message: str, *, pending: bool = False) -> None:
         """Remember the error; log it once per outage (or once per set-aside entry)."""
@@ -489,6 +488,15 @@ async def _put_version(
     )
 
 
+async def _stored_latest(store: ObjectStore, key: str) -> _Latest:
+    """The content hash and lineage of ``key``'s latest version, as the store has it."""
+    try:
+        info = await store.head(key)
+    except ObjectNotFound:
+        return _Latest(None)
+    return _Latest(info.metadata.get(SHA256_FIELD), lineage_of(info))
+
+
 async def archive_version(
     store: ObjectStore,
     key: str,
@@ -503,11 +511,7 @@ async def archive_version(
     restore``), with extra object ``metadata`` (ASCII).  Content identical to the latest
     version makes no new version: the result is then ``None``, else the new version id."""
     sha = hashlib.sha256(body).hexdigest()
-    try:
-        info = await store.head(key)
-        latest = _Latest(info.metadata.get(SHA256_FIELD), lineage_of(info))
-    except ObjectNotFound:
-        latest = _Latest(None)
+    latest = await _stored_latest(store, key)
     if sha == latest.sha:
         return None
     when = time.time() if saved_at is None else saved_at

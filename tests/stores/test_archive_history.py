@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bookstore.archive import Archiver
+from bookstore.archive import Archiver, archive_version
 from bookstore.errors import StoreUnavailable
+from bookstore.s3_paths import s3_key
 from bookstore.spool import Spool
 from bookstore.stores.base import ObjectStore
 from bookstore.versions import History
@@ -62,6 +63,32 @@ async def test_rename_follows_saves_queued_before_it(
         b"1",
     ]
     assert archiver.pending == 0
+    await archiver.stop()
+
+
+async def test_a_save_equal_to_the_archivers_last_is_kept_after_another_writer(
+    store: ObjectStore, prefix: str, tmp_path: Path
+) -> None:
+    """The command line and papermill add versions behind a server's archiver
+    (``archive_version``): a save equal to the one the archiver last uploaded is then a new
+    version, not skipped as identical."""
+    archiver = make_archiver(store, tmp_path / "spool", prefix)
+    archiver.archive_bytes("a.ipynb", b"A")
+    assert await archiver.drain(timeout=30)
+    key = s3_key(f"{prefix}/workspace", "a.ipynb")
+    assert await archive_version(store, key, "a.ipynb", b"C") is not None
+    archiver.archive_bytes("a.ipynb", b"A")
+    assert await archiver.drain(timeout=30)
+    assert await history_of(store, prefix, "a.ipynb") == [
+        ("a.ipynb", b"A"),
+        ("a.ipynb", b"C"),
+        ("a.ipynb", b"A"),
+    ]
+    assert archiver.skipped_identical == 0
+    archiver.archive_bytes("a.ipynb", b"A")  # Now identical to the latest version.
+    assert await archiver.drain(timeout=30)
+    assert archiver.skipped_identical == 1
+    assert len(await history_of(store, prefix, "a.ipynb")) == 3
     await archiver.stop()
 
 
