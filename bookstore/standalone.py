@@ -94,8 +94,9 @@ class StandaloneBookstore:
     ) -> None:
         self.config = load_config() if config is None else config
         self.settings = BookstoreSettings(config=self.config, **settings)
-        root = root_dir or _configured_root_dir(self.config) or os.getcwd()
-        self.root_dir = Path(os.path.expanduser(root)).resolve()
+        root = os.path.expanduser(root_dir or _configured_root_dir(self.config) or os.getcwd())
+        # Made absolute with its symlinks kept, as the server does (its spool is keyed by it).
+        self.root_dir = Path(os.path.abspath(root))
         self.store: ObjectStore = self.settings.make_store()
         self.areas = StoreAreas(self.settings, self.ready_store)
         self._starter = StoreStarter(self.store)
@@ -126,14 +127,18 @@ class StandaloneBookstore:
 
         Raises :class:`~bookstore.errors.InvalidPath` when it lies outside ``root_dir``.
         """
-        resolved = Path(os.path.abspath(os.path.expanduser(local_path)))
-        try:
-            relative = resolved.relative_to(self.root_dir)
-        except ValueError:
+        given = Path(os.path.abspath(os.path.expanduser(local_path)))
+        # As written, else with symlinks resolved on both sides (a root or a current
+        # directory reached through a symlink).
+        for path, root in ((given, self.root_dir), (given.resolve(), self.root_dir.resolve())):
+            if path.is_relative_to(root):
+                relative = path.relative_to(root)
+                break
+        else:
             raise InvalidPath(
                 f"{os.fspath(local_path)!r} is outside the workspace root {str(self.root_dir)!r} "
                 "(set ServerApp.root_dir, or pass --root-dir)."
-            ) from None
+            )
         relative_path = relative.as_posix()
         path = "" if relative_path == "." else normalize_path(relative_path)
         if not path:

@@ -861,3 +861,29 @@ def test_configured_by_environment_variables(
     # A wrong secret: the store refuses the credentials (exit 5, one line).
     monkeypatch.setenv("JPYNB_S3_SECRET_ACCESS_KEY", "wrong")
     cli("versions", "nb.ipynb").failed(5)
+
+
+def test_a_workspace_root_behind_a_symlink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A root dir reached through a symlink: files named through the link or through the
+    real folder are in the workspace, and the spool is the one a server on that root uses."""
+    from jupyter_server.serverapp import ServerApp
+    from traitlets.config import Config
+
+    from bookstore.archive import default_spool_dir
+    from bookstore.errors import InvalidPath
+
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    bookstore = StandaloneBookstore(
+        Config(), root_dir=str(link), local_store_dir=str(tmp_path / "store")
+    )
+    assert bookstore.workspace_path(link / "b.ipynb") == "b.ipynb"
+    assert bookstore.workspace_path(real / "b.ipynb") == "b.ipynb"
+    monkeypatch.chdir(link)  # The current directory is then the real folder.
+    assert bookstore.workspace_path("sub/c.ipynb") == "sub/c.ipynb"
+    with pytest.raises(InvalidPath, match="outside the workspace root"):
+        bookstore.workspace_path(tmp_path / "elsewhere.ipynb")
+    server_root = ServerApp(root_dir=str(link)).root_dir
+    assert bookstore.spool_dir() == default_spool_dir(server_root)
