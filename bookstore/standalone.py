@@ -130,9 +130,9 @@ class StandaloneBookstore:
         given = Path(os.path.abspath(os.path.expanduser(local_path)))
         # As written, else with symlinks resolved on both sides (a root or a current
         # directory reached through a symlink).
-        for path, root in ((given, self.root_dir), (given.resolve(), self.root_dir.resolve())):
-            if path.is_relative_to(root):
-                relative = path.relative_to(root)
+        for candidate, root in ((given, self.root_dir), (given.resolve(), self.root_dir.resolve())):
+            if candidate.is_relative_to(root):
+                relative = candidate.relative_to(root)
                 break
         else:
             raise InvalidPath(
