@@ -192,10 +192,6 @@ class BookstoreApp(ExtensionApp):
             ]
         )
 
-    def published_key_prefix(self) -> str:
-        """The published prefix as a key; :class:`NotAllowed` when it is empty or unsafe."""
-        return self.areas.published_key_prefix()
-
     async def history(self, area: str) -> History:
         """The :class:`~bookstore.versions.History` of ``"workspace"`` or ``"published"``.
 

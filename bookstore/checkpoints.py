@@ -55,7 +55,7 @@ from .errors import (
     StoreUnavailable,
 )
 from .handlers import status_for
-from .notebook_files import read_notebook
+from .notebook_files import file_model, read_notebook
 
 if TYPE_CHECKING:
     from .archive import Archiver
@@ -139,6 +139,8 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         key = history.key_for(path)  # refuses a malformed path before anything else
         if not await ensure_async(contents_mgr.file_exists(path)):
             raise ObjectNotFound(f"There is no file {path!r} to checkpoint.")
+        if self.archiver.failing:
+            return None  # Each save would wait the whole timeout while the store fails.
         if not await self.archiver.flush(path, self.timeout):
             return None
         try:
@@ -210,15 +212,8 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
 
     async def get_file_checkpoint(self, checkpoint_id: Any, path: str) -> dict[str, Any]:
         """A version of a file as ``{"type": "file", "content", "format"}``."""
-        body = await self._read(checkpoint_id, path)
-        try:
-            return {"type": "file", "content": body.decode("utf-8"), "format": "text"}
-        except UnicodeDecodeError:
-            return {
-                "type": "file",
-                "content": base64.encodebytes(body).decode("ascii"),
-                "format": "base64",
-            }
+        model, _ = file_model(await self._read(checkpoint_id, path), notebook=False)
+        return model
 
     async def _read(self, checkpoint_id: Any, path: str) -> bytes:
         if isinstance(checkpoint_id, dict):
