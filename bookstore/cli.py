@@ -79,7 +79,7 @@ EXIT_CODES = {
 #: Transfers shorter than this (seconds) show no progress bar.
 PROGRESS_DELAY = 0.5
 
-_CONFIG_OPTION = re.compile(r"^--(BookstoreSettings)\.\w+(=.*)?$")
+_CONFIG_OPTION = re.compile(r"^--BookstoreSettings\.\w+=")
 
 
 class CommandError(Exception):
@@ -380,20 +380,16 @@ class Command:
             stored, saved_path = await history.find(path, self.args.version)
         if is_notebook_path(path):
             await asyncio.to_thread(parse_notebook_bytes, stored.body)
-        # What is in the file now becomes a version first: a restore never loses it.
-        current = bookstore.local_path(path)
-        if current.is_file():
-            body = await asyncio.to_thread(current.read_bytes)
-            if bookstore.archives(path):
-                await bookstore.archive_workspace_bytes(path, body)
-            elif body != stored.body and not self.args.force:
-                raise CommandError(
-                    f"{path!r} is not archived (BookstoreSettings.archive_file_types), so "
-                    "restoring would lose what it holds now; pass --force to overwrite it.",
-                    EXIT_REFUSED,
-                )
-        new_version = await bookstore.write_workspace_file(path, stored.body, overwrite=True)
+        # An archived file's content becomes a version first (write_workspace_file): a
+        # restore never loses it.  Other files are overwritten only with --force.
         archived = bookstore.archives(path)
+        if not archived and not self.args.force and await self._differs(path, stored.body):
+            raise CommandError(
+                f"{path!r} is not archived (BookstoreSettings.archive_file_types), so "
+                "restoring would lose what it holds now; pass --force to overwrite it.",
+                EXIT_REFUSED,
+            )
+        new_version = await bookstore.write_workspace_file(path, stored.body, overwrite=True)
         if archived and new_version is None:
             # Identical to the latest version: that one is the restored state.
             new_version = (await history.store.head(history.key_for(path))).version_id
@@ -479,6 +475,13 @@ class Command:
             shown = _shown(target)
             self.out.write(f"Cloned {document['s3_path']} (version {info.version_id}) to {shown}\n")
         return EXIT_OK
+
+    async def _differs(self, path: str, body: bytes) -> bool:
+        """True when workspace file ``path`` exists and holds something else than ``body``."""
+        current = self.bookstore.local_path(path)
+        if not await asyncio.to_thread(current.is_file):
+            return False
+        return await asyncio.to_thread(current.read_bytes) != body
 
     async def _write_clone(self, target: str, body: bytes, force: bool) -> str | None:
         """Write the clone; inside the workspace it is archived like any save."""
@@ -669,7 +672,10 @@ def _limit(value: str) -> int:
 def _config_overrides(extra: list[str]) -> Config:
     unknown = [arg for arg in extra if not _CONFIG_OPTION.match(arg)]
     if unknown:
-        raise CommandError(f"unrecognized arguments: {' '.join(unknown)}", EXIT_USAGE)
+        hint = ""
+        if any(arg.startswith("--BookstoreSettings.") for arg in unknown):
+            hint = " (write a setting as --BookstoreSettings.<name>=<value>)"
+        raise CommandError(f"unrecognized arguments: {' '.join(unknown)}{hint}", EXIT_USAGE)
     settings = set(BookstoreSettings.class_trait_names(config=True))
     for arg in extra:
         name = arg.partition("=")[0].partition(".")[2]

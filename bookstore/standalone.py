@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
-import tempfile
+import secrets
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -163,13 +163,16 @@ class StandaloneBookstore:
         self, path: str, body: bytes, *, overwrite: bool = False
     ) -> str | None:
         """Write ``body`` to workspace file ``path`` atomically (creating folders) and
-        archive it as the server archives a save.
+        archive it as the server archives a save.  With ``overwrite``, what an archived
+        file holds now is archived first, so overwriting never loses it.
 
         Returns the new version id (``None`` when not archived, or identical to the latest
         version).  Raises :class:`~bookstore.errors.WorkspaceError` (409) when the file
         exists and ``overwrite`` is false.
         """
         target = self.local_path(path)
+        if overwrite and self.archives(path) and await asyncio.to_thread(target.is_file):
+            await self.archive_workspace_bytes(path, await asyncio.to_thread(target.read_bytes))
         await asyncio.to_thread(write_file_atomically, target, body, overwrite=overwrite)
         return await self.archive_workspace_bytes(path, body)
 
@@ -203,26 +206,18 @@ def write_file_atomically(target: Path, body: bytes, *, overwrite: bool = False)
     if target.exists() and not overwrite:
         raise WorkspaceError(f"{target.name!r} exists already (overwrite it with --force).", 409)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(8)}")
     try:
-        with os.fdopen(handle, "wb") as out:
+        with open(temporary, "xb") as out:  # Mode 0o666 less the umask, as any new file.
             out.write(body)
             out.flush()
             os.fsync(out.fileno())
         if target.exists():
             os.chmod(temporary, target.stat().st_mode & 0o7777)
-        else:
-            os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class LoopThread:

@@ -711,6 +711,14 @@ def test_clone(cli: CLI, tmp_path: Path) -> None:
     assert document["size"] == len(old)
     assert document["workspace_version_id"] is not None
     assert cli.versions("src.ipynb") == [document["workspace_version_id"], *archived]
+    # What a forced clone overwrites becomes a version first, as with restore.
+    edited = nb_bytes("edited, in no version")
+    (cli.root / "src.ipynb").write_bytes(edited)
+    forced = cli("clone", cli.bucket, key, "--force", "--json").json()
+    assert (cli.root / "src.ipynb").read_bytes() == new
+    history = cli.versions("src.ipynb")
+    assert history[0] == forced["workspace_version_id"]
+    assert cli("show", "src.ipynb", history[1]).raw == edited
 
     run = cli("clone", f"s3://{cli.bucket}/{key}", "--version", v_old, "-o", "sub/dir/x.ipynb")
     assert run.ok().out.endswith(" to sub/dir/x.ipynb\n")
@@ -792,6 +800,9 @@ def test_usage_errors(cli: CLI) -> None:
     cli("status", "--bogus").failed(2, "--bogus")
     cli("versions", "nb.ipynb", "--NotBookstore.x=1").failed(2, "--NotBookstore.x=1")
     cli("status", "--BookstoreSettings.s3_buckt=x").failed(2, "no setting 's3_buckt'")
+    cli("versions", "--BookstoreSettings.s3_bucket", "b", "nb.ipynb").failed(
+        2, "--BookstoreSettings.<name>=<value>"
+    )
     cli("status", "--BookstoreSettings.max_threads=0").failed(2, "invalid configuration")
     # argparse's own errors are one line too, with where to find help.
     cli("versions").failed(2, "PATH", "jupyter bookstore versions --help")
@@ -887,3 +898,20 @@ def test_a_workspace_root_behind_a_symlink(tmp_path: Path, monkeypatch: pytest.M
         bookstore.workspace_path(tmp_path / "elsewhere.ipynb")
     server_root = ServerApp(root_dir=str(link)).root_dir
     assert bookstore.spool_dir() == default_spool_dir(server_root)
+
+
+def test_new_files_get_the_mode_of_the_umask(tmp_path: Path) -> None:
+    """Written as any new file (0o666 less the umask); an overwritten file keeps its mode."""
+    from bookstore.standalone import write_file_atomically
+
+    previous = os.umask(0o027)
+    try:
+        write_file_atomically(tmp_path / "new.ipynb", b"{}")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "new.ipynb").stat().st_mode & 0o777 == 0o640
+    (tmp_path / "new.ipynb").chmod(0o600)
+    write_file_atomically(tmp_path / "new.ipynb", b"[]", overwrite=True)
+    assert (tmp_path / "new.ipynb").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "new.ipynb").read_bytes() == b"[]"
+    assert [path.name for path in tmp_path.iterdir()] == ["new.ipynb"]
