@@ -43,8 +43,9 @@ Writes
 papermill writes the output notebook many times during a run (after each cell, on
 autosave, at the end).  Each stored write would be an immutable version, so while a run
 is in progress (``metadata.papermill.end_time`` is ``None``) nothing is stored; the
-final write (``end_time`` set, also when a cell failed) and the single write of
-``--prepare-only`` (no ``end_time``) are.  A write is archived the way the server
+final write (``end_time`` set) and the single write of ``--prepare-only`` (no
+``end_time``) are.  When a cell failed, papermill writes once more after the final write,
+with its error marker cell on top: that is a second version.  A write is archived the way the server
 archives a save (:func:`bookstore.archive.archive_version`): content identical to the
 latest version makes no new version, and a write into the workspace area is the next
 version of that file, continuing its history (also across renames).  Only the store is
@@ -435,8 +436,8 @@ class BookstoreHandler:
                 f"{path}: ?version= is for reading; every write makes a new version. "
                 "Drop ?version= from the output URL."
             )
-        text = buf.decode("utf-8") if isinstance(buf, (bytes, bytearray)) else buf
         try:
+            text = buf.decode("utf-8") if isinstance(buf, (bytes, bytearray)) else buf
             raw = json.loads(text)
             metadata = raw.get("metadata") if isinstance(raw, dict) else None
             papermill = metadata.get("papermill") if isinstance(metadata, dict) else None

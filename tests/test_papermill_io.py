@@ -406,7 +406,7 @@ def test_only_the_final_write_of_a_run_is_stored(rig: Rig) -> None:
     # An output that is no notebook, or not a valid one, is refused and nothing is stored.
     broken = json.loads(final)
     broken["cells"][0]["cell_type"] = "spreadsheet"
-    for bad in ("{not json", json.dumps(broken)):
+    for bad in ("{not json", json.dumps(broken), b"\xff\xfe not UTF-8"):
         with pytest.raises(InvalidNotebook, match=r"final\.ipynb"):
             BookstoreHandler.write(bad, out)
     assert len(rig.store(check)) == len(versions) + 1
