@@ -582,7 +582,11 @@ def build_parser() -> argparse.ArgumentParser:
     versions = commands.add_parser(
         "versions", parents=[common], help="list a notebook's versions, newest first"
     )
-    versions.add_argument("path", metavar="PATH", help="a workspace file (local path)")
+    versions.add_argument(
+        "path",
+        metavar="PATH",
+        help="a workspace file (local path); with --published, a published path",
+    )
     area_option(versions)
     versions.add_argument("--limit", type=_limit, default=20, help="versions per page (20)")
     versions.add_argument("--page-token", help="continue a listing (printed after a page)")
@@ -621,7 +625,7 @@ def build_parser() -> argparse.ArgumentParser:
     restore = commands.add_parser(
         "restore",
         parents=[common],
-        help="write a version over the workspace file (archived as a new version)",
+        help="write a version over the workspace file (archived as a new version, if its type is)",
     )
     restore.add_argument("path", metavar="PATH")
     restore.add_argument("version", metavar="VERSION")

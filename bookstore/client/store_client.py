@@ -146,7 +146,7 @@ class BookstoreClient(CurrentNotebookClient):
         """
         path = self._resolve(path)
         if limit is not None and limit < 0:
-            raise ValueError("limit must be positive (or None for every version).")
+            raise ValueError("limit must be 0 or more (or None for every version).")
         if page_size is not None and not 1 <= page_size <= _MAX_PAGE:
             raise ValueError(f"page_size must be between 1 and {_MAX_PAGE}.")
         page = page_size or _MAX_PAGE
