@@ -9,11 +9,14 @@ import type { Widget } from '@lumino/widgets';
 
 import type { Area, BookstoreAPI, CatalogItem, VersionItem } from './api';
 import type { ICatalogActions } from './catalog';
-import { cloneFromCatalog } from './clone';
+import { cloneFromCatalog, clonePublishedVersion, type IStoredNotebook } from './clone';
 import { baseName, relativeTime } from './format';
 import type { HistoryPanel, IHistoryActions } from './history';
 import { notifyError, notifySuccess } from './notify';
 import { diffView, type IRenderServices, versionView } from './views';
+
+/** The sides of a diff that change over time (any other side is a stored version id). */
+const MOVING_SIDES = new Set(['current', 'latest']);
 
 /** The actions of the History panel and the catalog. */
 export class BookstoreActions implements IHistoryActions, ICatalogActions {
@@ -26,22 +29,34 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
 
   /** The History panel, once it exists (the catalog's History button opens it). */
   history: HistoryPanel | null = null;
-  /** Called after a publish, unpublish or clone changes what the panels show. */
+  /** Called after a publish or unpublish changes what the panels show. */
   onChanged: () => void = () => undefined;
 
   async openVersion(area: Area, path: string, id: string): Promise<void> {
+    // A stored version never changes: a view of it that is open already is shown again.
+    const viewId = `bookstore-version-${area}-${path}-${id}`;
+    if (this.activateInMain(viewId)) {
+      return;
+    }
     try {
       const model = await this.api.version(area, path, id);
-      this.addToMain(versionView(model, this.services));
+      this.addToMain(versionView(model, this.services, viewId));
     } catch (error) {
       notifyError('Opening the version', error);
     }
   }
 
   async openDiff(area: Area, path: string, base: string, remote: string): Promise<void> {
+    // The diff of two stored versions never changes: an open one is shown again. A diff
+    // against `current` or `latest` is fetched again and replaces the open one.
+    const id = `bookstore-diff-${area}-${path}-${base}-${remote}`;
+    const immutable = !MOVING_SIDES.has(base) && !MOVING_SIDES.has(remote);
+    if (immutable && this.activateInMain(id)) {
+      return;
+    }
     try {
       const diff = await this.api.diff(area, path, base, remote);
-      this.addToMain(diffView(diff, this.services, `Diff ${baseName(path)}`));
+      this.addToMain(diffView(diff, this.services, { id, title: `Diff ${baseName(path)}` }));
     } catch (error) {
       notifyError('Showing the diff', error);
     }
@@ -84,27 +99,8 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
     }
   }
 
-  async cloneVersion(path: string, version: VersionItem): Promise<void> {
-    try {
-      const info = await this.api.published(path);
-      if (!info) {
-        notifyError('Cloning', new Error(`${path} is not published any more.`));
-        return;
-      }
-      const item: CatalogItem = {
-        path: info.path,
-        key: info.key,
-        bucket: info.bucket,
-        version_id: info.versionID,
-        last_modified: info.last_modified,
-        size: info.size,
-        clone_url: info.clone_url,
-        etag: info.etag
-      };
-      await this.cloneFromCatalog(item, version.id);
-    } catch (error) {
-      notifyError('Cloning', error);
-    }
+  async cloneVersion(source: IStoredNotebook, version: VersionItem): Promise<void> {
+    await clonePublishedVersion(this.api, this.docManager, source, version);
   }
 
   async openPublished(item: CatalogItem): Promise<void> {
@@ -115,12 +111,13 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
     if (!this.history) {
       return;
     }
-    this.history.showTarget({ area: 'published', path: item.path });
+    const { path, bucket, key } = item;
+    this.history.showTarget({ area: 'published', path, bucket, key });
     this.app.shell.activateById(this.history.id);
   }
 
-  async cloneFromCatalog(item: CatalogItem, versionId?: string): Promise<void> {
-    await cloneFromCatalog(this.api, this.docManager, item, versionId);
+  async cloneFromCatalog(item: CatalogItem): Promise<void> {
+    await cloneFromCatalog(this.api, this.docManager, item);
   }
 
   async copyLink(item: CatalogItem): Promise<void> {
@@ -148,14 +145,29 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
     }
   }
 
-  private addToMain(widget: Widget): void {
-    const existing = Array.from(this.app.shell.widgets('main')).find(w => w.id === widget.id);
-    if (existing) {
-      widget.dispose();
-      this.app.shell.activateById(existing.id);
-      return;
+  /** The main-area widget with this id, if one is open. */
+  private findInMain(id: string): Widget | undefined {
+    return Array.from(this.app.shell.widgets('main')).find(w => w.id === id);
+  }
+
+  /** Show the main-area widget with this id; false when none is open. */
+  private activateInMain(id: string): boolean {
+    if (!this.findInMain(id)) {
+      return false;
     }
-    this.app.shell.add(widget, 'main', { mode: 'split-right' });
+    this.app.shell.activateById(id);
+    return true;
+  }
+
+  /** Add `widget` to the main area (in place of an open one with the same id) and show it. */
+  private addToMain(widget: Widget): void {
+    const old = this.findInMain(widget.id);
+    if (old) {
+      this.app.shell.add(widget, 'main', { ref: old.id, mode: 'tab-after' });
+      old.dispose();
+    } else {
+      this.app.shell.add(widget, 'main', { mode: 'split-right' });
+    }
     if (widget.isAttached) {
       this.app.shell.activateById(widget.id);
       return;

@@ -16,18 +16,13 @@ type Schemas = components['schemas'];
 
 export type BookstoreInfo = Schemas['BookstoreInfo'];
 export type ArchiveStatus = Schemas['ArchiveStatus'];
-export type ArchiveOn = Schemas['ArchiveOn'];
 export type PublishResult = Schemas['PublishResult'];
 export type PublishedInfo = Schemas['PublishedInfo'];
 export type CloneRequest = Schemas['CloneRequest'];
-export type CloneResult = Schemas['CloneResult'];
 export type VersionItem = Schemas['VersionItem'];
-export type VersionList = Schemas['VersionList'];
 export type VersionModel = Schemas['VersionModel'];
-export type RestoreResult = Schemas['RestoreResult'];
 export type Diff = Schemas['Diff'];
 export type CatalogItem = Schemas['CatalogItem'];
-export type Catalog = Schemas['Catalog'];
 
 /** Where a path lives: files of the workspace (archived saves) or published notebooks. */
 export type Area = 'workspace' | 'published';
@@ -52,14 +47,10 @@ type ReplyOf<Op extends keyof operations> = operations[Op]['responses'] extends 
 
 /** The JSON body an operation takes. */
 type BodyOf<Op extends keyof operations> = operations[Op] extends {
-  requestBody: { content: { 'application/json': infer B } };
+  requestBody?: { content: { 'application/json': infer B } };
 }
   ? B
-  : operations[Op] extends {
-        requestBody?: { content: { 'application/json': infer B } };
-      }
-    ? B
-    : never;
+  : never;
 
 /** An error answered by the server (or the network), with the message to show. */
 export class BookstoreError extends Error {
@@ -147,10 +138,11 @@ export class BookstoreAPI {
     return this.request('GET', route);
   }
 
-  /** `POST /api/bookstore/workspace/{path}/versions/{id}`: restore a version (a new save). */
+  /** `POST /api/bookstore/workspace/{path}/versions/{id}`: restore a version (a new save;
+   * no body). */
   async restore(path: string, id: string): Promise<ReplyOf<'restoreWorkspaceVersion'>> {
     const route = `api/bookstore/workspace/${encodePath(path)}/versions/${encodeURIComponent(id)}`;
-    return this.request('POST', route, { body: {} });
+    return this.request('POST', route);
   }
 
   /** `GET /api/bookstore/{area}/{path}/diff`: nbdime's diff of two sides (an id, `latest`

@@ -5,9 +5,16 @@
 import React, { useEffect, useState } from 'react';
 
 import type { BookstoreAPI, CatalogItem } from './api';
-import { formatSize, relativeTime } from './format';
 import { bookstoreIcon } from './icons';
-import { PanelHeader, ReloadingPanel, setUpPanel, usePagedList } from './panels';
+import {
+  PagedListMore,
+  PagedListStatus,
+  PanelHeader,
+  ReloadingPanel,
+  setUpPanel,
+  TimeSize,
+  usePagedList
+} from './panels';
 
 /** What the catalog's buttons do (implemented in `actions.ts`). */
 export interface ICatalogActions {
@@ -15,11 +22,12 @@ export interface ICatalogActions {
   showPublishedHistory(item: CatalogItem): Promise<void>;
   cloneFromCatalog(item: CatalogItem): Promise<void>;
   copyLink(item: CatalogItem): Promise<void>;
+  /** Unpublish after a confirmation (then the panels refresh). */
   unpublish(path: string): Promise<boolean>;
 }
 
 /** Items per page. */
-export const CATALOG_PAGE_SIZE = 50;
+const CATALOG_PAGE_SIZE = 50;
 /** How long typing must pause before the catalog is searched, in ms. */
 const SEARCH_DELAY_MS = 250;
 
@@ -48,7 +56,6 @@ export class CatalogPanel extends ReloadingPanel {
       />
     );
   }
-
 }
 
 interface ICatalogViewProps {
@@ -68,7 +75,7 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
     return () => window.clearTimeout(timer);
   }, [query]);
 
-  const { items, hasMore, loading, error, loadMore } = usePagedList<CatalogItem>(
+  const list = usePagedList<CatalogItem>(
     async token => {
       const page = await api.catalog({
         q: search,
@@ -82,7 +89,7 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
   );
 
   return (
-    <div className="jp-bookstore-panel" aria-busy={loading}>
+    <div className="jp-bookstore-panel" aria-busy={list.loading}>
       <PanelHeader
         title="Published notebooks"
         refreshLabel="Refresh published notebooks"
@@ -96,91 +103,72 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
         value={query}
         onChange={event => setQuery(event.target.value)}
       />
-      {error && (
-        <div className="jp-bookstore-error" role="alert">
-          {error}
-        </div>
-      )}
-      {!error && !loading && items.length === 0 && (
-        <div className="jp-bookstore-empty">
-          {search ? `Nothing published matches “${search}”.` : 'Nothing is published yet.'}
-        </div>
-      )}
+      <PagedListStatus
+        error={list.error}
+        loading={list.loading}
+        count={list.items.length}
+        empty={search ? `Nothing published matches “${search}”.` : 'Nothing is published yet.'}
+      />
       <ul className="jp-bookstore-list" aria-label="Published notebooks">
-        {items.map(item => {
-          const when = relativeTime(item.last_modified);
-          return (
-            <li
-              key={item.path}
-              className="jp-bookstore-published"
-              data-path={item.path}
-              aria-label={item.path}
-            >
-              <div className="jp-bookstore-publishedName" title={item.path}>
-                {item.path}
-              </div>
-              <div className="jp-bookstore-versionLine">
-                <span className="jp-bookstore-time" title={`${when.exact}\n${item.version_id}`}>
-                  {when.text}
-                </span>
-                <span className="jp-bookstore-size">{formatSize(item.size)}</span>
-              </div>
-              <div className="jp-bookstore-actions" role="group" aria-label={`Actions for ${item.path}`}>
-                <button
-                  className="jp-mod-styled"
-                  onClick={() => void actions.openPublished(item)}
-                  aria-label={`Open ${item.path} read-only`}
-                  title="Open the latest published version read-only"
-                >
-                  Open
-                </button>
-                <button
-                  className="jp-mod-styled"
-                  onClick={() => void actions.showPublishedHistory(item)}
-                  aria-label={`History of ${item.path}`}
-                  title="Show every published version"
-                >
-                  History
-                </button>
-                <button
-                  className="jp-mod-styled jp-mod-accept"
-                  onClick={() => void actions.cloneFromCatalog(item)}
-                  aria-label={`Clone ${item.path} into the workspace`}
-                  title="Clone into your workspace"
-                >
-                  Clone
-                </button>
-                <button
-                  className="jp-mod-styled"
-                  onClick={() => void actions.copyLink(item)}
-                  aria-label={`Copy the clone link of ${item.path}`}
-                  title="Copy the landing page link that clones this notebook"
-                >
-                  Copy link
-                </button>
-                <button
-                  className="jp-mod-styled jp-mod-warn"
-                  onClick={async () => {
-                    if (await actions.unpublish(item.path)) {
-                      props.onRefresh();
-                    }
-                  }}
-                  aria-label={`Unpublish ${item.path}`}
-                  title="Unpublish (its published history stays)"
-                >
-                  Unpublish
-                </button>
-              </div>
-            </li>
-          );
-        })}
+        {list.items.map(item => (
+          <li
+            key={item.path}
+            className="jp-bookstore-published"
+            data-path={item.path}
+            aria-label={item.path}
+          >
+            <div className="jp-bookstore-publishedName" title={item.path}>
+              {item.path}
+            </div>
+            <div className="jp-bookstore-versionLine">
+              <TimeSize lastModified={item.last_modified} id={item.version_id} size={item.size} />
+            </div>
+            <div className="jp-bookstore-actions" role="group" aria-label={`Actions for ${item.path}`}>
+              <button
+                className="jp-mod-styled"
+                onClick={() => void actions.openPublished(item)}
+                aria-label={`Open ${item.path} read-only`}
+                title="Open the latest published version read-only"
+              >
+                Open
+              </button>
+              <button
+                className="jp-mod-styled"
+                onClick={() => void actions.showPublishedHistory(item)}
+                aria-label={`History of ${item.path}`}
+                title="Show every published version"
+              >
+                History
+              </button>
+              <button
+                className="jp-mod-styled jp-mod-accept"
+                onClick={() => void actions.cloneFromCatalog(item)}
+                aria-label={`Clone ${item.path} into the workspace`}
+                title="Clone into your workspace"
+              >
+                Clone
+              </button>
+              <button
+                className="jp-mod-styled"
+                onClick={() => void actions.copyLink(item)}
+                aria-label={`Copy the clone link of ${item.path}`}
+                title="Copy the landing page link that clones this notebook"
+              >
+                Copy link
+              </button>
+              <button
+                className="jp-mod-styled jp-mod-warn"
+                onClick={() => void actions.unpublish(item.path)}
+                aria-label={`Unpublish ${item.path}`}
+                title="Unpublish (its published history stays)"
+              >
+                Unpublish
+              </button>
+            </div>
+          </li>
+        ))}
       </ul>
-      {hasMore && (
-        <button className="jp-mod-styled jp-bookstore-more" disabled={loading} onClick={loadMore}>
-          Load more
-        </button>
-      )}
-      {loading && <div className="jp-bookstore-loading">Loading…</div>}
+      <PagedListMore list={list} label="Load more" />
     </div>
   );
 }

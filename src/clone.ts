@@ -1,6 +1,7 @@
 /**
  * Cloning into the workspace: the palette command "Clone from bookstore…" (bucket, key,
- * version, target) and the catalog's Clone (choose a published version and the target).
+ * version, target), the catalog's Clone (choose a published version and the target) and
+ * the published history's Clone (that version; choose the target).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
@@ -14,34 +15,49 @@ import { notifyError, notifySuccess } from './notify';
 /** How many published versions the catalog's clone dialog offers. */
 const VERSION_CHOICES = 50;
 
+/** A stored notebook: its path (as the catalog names it), bucket and key. */
+export interface IStoredNotebook {
+  path: string;
+  bucket: string;
+  key: string;
+}
+
+/** One entry of the dialog's Version list. */
+interface IVersionChoice {
+  value: string;
+  text: string;
+}
+
 /** The palette dialog: any object the server may clone. */
 class CloneForm extends Widget {
   constructor(defaultBucket: string) {
     super();
     this.addClass('jp-bookstore-form');
-    this._bucket = textField('Bucket', {
+    const bucket = textField('Bucket', {
       name: 'bucket',
       placeholder: defaultBucket || 'the configured bucket',
       help: 'Leave empty for the bucket bookstore is configured with.'
-    }).input;
-    this._key = textField('Key', {
+    });
+    const key = textField('Key', {
       name: 'key',
       placeholder: 'published/team/report.ipynb',
       help: 'The object to clone, e.g. a published notebook’s key.'
-    }).input;
-    this._version = textField('Version (optional)', {
+    });
+    const version = textField('Version (optional)', {
       name: 'version',
       placeholder: 'latest',
       help: 'A past version id; empty clones the latest.'
-    }).input;
-    this._target = textField('Target path (optional)', {
+    });
+    const target = textField('Target path (optional)', {
       name: 'target',
       placeholder: 'the object’s file name',
       help: 'Where to write it in your workspace; an existing file is never overwritten.'
-    }).input;
-    for (const input of [this._bucket, this._key, this._version, this._target]) {
-      this.node.append(input.parentElement!);
-    }
+    });
+    this._bucket = bucket.input;
+    this._key = key.input;
+    this._version = version.input;
+    this._target = target.input;
+    this.node.append(bucket.row, key.row, version.row, target.row);
   }
 
   getValue(): CloneRequest {
@@ -64,42 +80,27 @@ class CloneForm extends Widget {
   private readonly _target: HTMLInputElement;
 }
 
-/** The catalog's dialog: which published version, and where to. */
-class CatalogCloneForm extends Widget {
-  constructor(item: CatalogItem, versions: VersionItem[], preselect?: string) {
+/** The catalog's and the published history's dialog: which version, and where to. */
+class StoredCloneForm extends Widget {
+  constructor(source: IStoredNotebook, choices: IVersionChoice[]) {
     super();
     this.addClass('jp-bookstore-form');
-    this._item = item;
-    const choices = versions.map((version, index) => ({
-      value: version.id,
-      text:
-        `${index === 0 ? 'Latest: ' : ''}${relativeTime(version.last_modified).exact}` +
-        ` (${formatSize(version.size)})`
-    }));
-    if (!choices.length) {
-      choices.push({ value: item.version_id, text: 'Latest' });
-    }
-    if (preselect && !choices.some(choice => choice.value === preselect)) {
-      choices.unshift({ value: preselect, text: `Version ${preselect}` });
-    }
+    this._source = source;
     const version = selectField('Version', { name: 'version', choices });
-    if (preselect) {
-      version.select.value = preselect;
-    }
     this._version = version.select;
     const target = textField('Target path', {
       name: 'target',
-      value: baseName(item.path),
+      value: baseName(source.path),
       help: 'Where to write it in your workspace; an existing file is never overwritten.'
     });
     this._target = target.input;
-    this.node.append(statusLine(`Clone ${item.path} into your workspace.`), version.row, target.row);
+    this.node.append(statusLine(`Clone ${source.path} into your workspace.`), version.row, target.row);
   }
 
   getValue(): CloneRequest {
     return {
-      s3_bucket: this._item.bucket,
-      s3_key: this._item.key,
+      s3_bucket: this._source.bucket,
+      s3_key: this._source.key,
       s3_version_id: this._version.value || null,
       target_path: this._target.value.trim() || null,
       content: false
@@ -110,7 +111,7 @@ class CatalogCloneForm extends Widget {
     this._target.focus();
   }
 
-  private readonly _item: CatalogItem;
+  private readonly _source: IStoredNotebook;
   private readonly _version: HTMLSelectElement;
   private readonly _target: HTMLInputElement;
 }
@@ -130,14 +131,12 @@ async function cloneAndOpen(
   }
 }
 
-/** The palette command's flow. */
-export async function cloneFromStore(api: BookstoreAPI, docManager: IDocumentManager): Promise<void> {
-  let bucket = '';
-  try {
-    bucket = (await api.info()).store.bucket;
-  } catch {
-    // The dialog still works; the server will answer any real problem.
-  }
+/** The palette command's flow; `bucket` is the configured one (a placeholder). */
+export async function cloneFromStore(
+  api: BookstoreAPI,
+  docManager: IDocumentManager,
+  bucket: string
+): Promise<void> {
   const choice = await showDialog({
     title: 'Clone from bookstore',
     body: new CloneForm(bucket),
@@ -153,12 +152,39 @@ export async function cloneFromStore(api: BookstoreAPI, docManager: IDocumentMan
   await cloneAndOpen(api, docManager, choice.value);
 }
 
-/** The catalog's flow (optionally with a version chosen in the published history). */
+/** "Latest: 26/11/2026, 02:52:34 (20.3 KB)". */
+function versionChoice(version: VersionItem, latest: boolean): IVersionChoice {
+  return {
+    value: version.id,
+    text:
+      `${latest ? 'Latest: ' : ''}${relativeTime(version.last_modified).exact}` +
+      ` (${formatSize(version.size)})`
+  };
+}
+
+/** Ask which of `choices` and where to, then clone. */
+async function cloneWithDialog(
+  api: BookstoreAPI,
+  docManager: IDocumentManager,
+  source: IStoredNotebook,
+  choices: IVersionChoice[]
+): Promise<void> {
+  const choice = await showDialog({
+    title: `Clone ${baseName(source.path)}`,
+    body: new StoredCloneForm(source, choices),
+    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Clone' })]
+  });
+  if (!choice.button.accept || !choice.value) {
+    return;
+  }
+  await cloneAndOpen(api, docManager, choice.value);
+}
+
+/** The catalog's flow: choose among the latest published versions. */
 export async function cloneFromCatalog(
   api: BookstoreAPI,
   docManager: IDocumentManager,
-  item: CatalogItem,
-  versionId?: string
+  item: CatalogItem
 ): Promise<void> {
   let versions: VersionItem[] = [];
   try {
@@ -167,13 +193,19 @@ export async function cloneFromCatalog(
     notifyError('Listing published versions', error);
     return;
   }
-  const choice = await showDialog({
-    title: `Clone ${baseName(item.path)}`,
-    body: new CatalogCloneForm(item, versions, versionId),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Clone' })]
-  });
-  if (!choice.button.accept || !choice.value) {
-    return;
-  }
-  await cloneAndOpen(api, docManager, choice.value);
+  const choices = versions.length
+    ? versions.map((version, index) => versionChoice(version, index === 0))
+    : [{ value: item.version_id, text: 'Latest' }];
+  await cloneWithDialog(api, docManager, item, choices);
+}
+
+/** The published history's flow: `version` (chosen there) of `source`, which stays
+ * clonable after an unpublish. */
+export async function clonePublishedVersion(
+  api: BookstoreAPI,
+  docManager: IDocumentManager,
+  source: IStoredNotebook,
+  version: VersionItem
+): Promise<void> {
+  await cloneWithDialog(api, docManager, source, [versionChoice(version, version.is_latest)]);
 }

@@ -7,31 +7,50 @@ import { historyIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 import type { Area, BookstoreAPI, VersionItem } from './api';
-import { baseName, formatSize, relativeTime } from './format';
-import { PanelHeader, ReloadingPanel, setUpPanel, usePagedList } from './panels';
+import type { IStoredNotebook } from './clone';
+import { baseName, relativeTime } from './format';
+import { errorMessage } from './notify';
+import {
+  PagedListMore,
+  PagedListStatus,
+  PanelHeader,
+  ReloadingPanel,
+  setUpPanel,
+  TimeSize,
+  usePagedList
+} from './panels';
 
 /** What the panel's buttons do (implemented in `actions.ts`). */
 export interface IHistoryActions {
   openVersion(area: Area, path: string, id: string): Promise<void>;
   openDiff(area: Area, path: string, base: string, remote: string): Promise<void>;
   restore(path: string, version: VersionItem): Promise<boolean>;
-  cloneVersion(path: string, version: VersionItem): Promise<void>;
+  cloneVersion(source: IStoredNotebook, version: VersionItem): Promise<void>;
 }
 
-/** The notebook the panel shows. */
-export interface IHistoryTarget {
-  area: Area;
-  path: string;
+/** The notebook the panel shows: a workspace file, or a published notebook (with the
+ * bucket and key its versions are cloned from, also once it is unpublished). */
+export type HistoryTarget =
+  | { area: 'workspace'; path: string }
+  | ({ area: 'published' } & IStoredNotebook);
+
+/** What the server supports, as far as the panel is concerned. */
+export interface IHistoryOptions {
+  /** The workspace history works: the panel follows the active notebook. */
+  workspace: boolean;
+  /** Publishing works: the version that is published gets a badge. */
+  publish: boolean;
 }
 
 /** Versions per page. */
-export const PAGE_SIZE = 20;
+const PAGE_SIZE = 20;
 
 /** The History panel widget. */
 export class HistoryPanel extends ReloadingPanel {
   constructor(
     private readonly api: BookstoreAPI,
-    private readonly actions: IHistoryActions
+    private readonly actions: IHistoryActions,
+    private readonly options: IHistoryOptions
   ) {
     super();
     setUpPanel(this, {
@@ -43,12 +62,12 @@ export class HistoryPanel extends ReloadingPanel {
   }
 
   /** What the panel shows; null for "no notebook". */
-  get target(): IHistoryTarget | null {
+  get target(): HistoryTarget | null {
     return this._target;
   }
 
   /** Show the history of `target` (null: none). */
-  showTarget(target: IHistoryTarget | null): void {
+  showTarget(target: HistoryTarget | null): void {
     if (target?.area === this._target?.area && target?.path === this._target?.path) {
       return;
     }
@@ -60,7 +79,9 @@ export class HistoryPanel extends ReloadingPanel {
     if (!this._target) {
       return (
         <div className="jp-bookstore-empty">
-          Open a notebook to see its saved versions.
+          {this.options.workspace
+            ? 'Open a notebook to see its saved versions.'
+            : 'Choose History on a published notebook to see its versions.'}
         </div>
       );
     }
@@ -70,36 +91,35 @@ export class HistoryPanel extends ReloadingPanel {
         api={this.api}
         actions={this.actions}
         target={this._target}
+        publish={this.options.publish}
         generation={this.generation}
         onRefresh={() => this.refresh()}
       />
     );
   }
 
-  private _target: IHistoryTarget | null = null;
+  private _target: HistoryTarget | null = null;
 }
 
 interface IHistoryViewProps {
   api: BookstoreAPI;
   actions: IHistoryActions;
-  target: IHistoryTarget;
+  target: HistoryTarget;
+  publish: boolean;
   generation: number;
   onRefresh(): void;
 }
 
 function HistoryView(props: IHistoryViewProps): JSX.Element {
-  const { api, actions, target, generation } = props;
-  const [publishedEtag, setPublishedEtag] = useState<string | null>(null);
+  const { api, actions, target, publish, generation } = props;
+  const [published, setPublished] = useState<{ etag: string | null; error: string | null }>({
+    etag: null,
+    error: null
+  });
   const [compareBase, setCompareBase] = useState<VersionItem | null>(null);
   const [busy, setBusy] = useState(false);
 
-  const {
-    items: versions,
-    hasMore,
-    loading,
-    error,
-    loadMore
-  } = usePagedList<VersionItem>(
+  const list = usePagedList<VersionItem>(
     async token => {
       const page = await api.versions(target.area, target.path, {
         limit: PAGE_SIZE,
@@ -111,21 +131,24 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
     'Loading more versions'
   );
 
-  // Which version is published (same path, same content): its etag.
+  const { items: versions, hasMore, loading } = list;
+
+  // Which version is published (same path, same content): its etag. Not published is
+  // null (a 404); any other failure shows in the panel.
   useEffect(() => {
     let cancelled = false;
-    if (target.area !== 'workspace') {
-      setPublishedEtag(null);
+    if (target.area !== 'workspace' || !publish) {
+      setPublished({ etag: null, error: null });
       return;
     }
-    api
-      .published(target.path)
-      .then(info => !cancelled && setPublishedEtag(info?.etag || null))
-      .catch(() => !cancelled && setPublishedEtag(null));
+    api.published(target.path).then(
+      info => !cancelled && setPublished({ etag: info?.etag || null, error: null }),
+      err => !cancelled && setPublished({ etag: null, error: errorMessage(err) })
+    );
     return () => {
       cancelled = true;
     };
-  }, [api, target.area, target.path, generation]);
+  }, [api, target.area, target.path, publish, generation]);
 
   const run = async (task: () => Promise<unknown>) => {
     setBusy(true);
@@ -156,21 +179,21 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
           </button>
         </div>
       )}
-      {error && (
-        <div className="jp-bookstore-error" role="alert">
-          {error}
-        </div>
-      )}
-      {!error && !loading && versions.length === 0 && (
-        <div className="jp-bookstore-empty">
-          No versions yet: every save of this notebook becomes one.
-        </div>
-      )}
+      <PagedListStatus
+        error={
+          list.error ??
+          (published.error && `Which version is published is unknown: ${published.error}`)
+        }
+        loading={loading}
+        count={versions.length}
+        empty="No versions yet: every save of this notebook becomes one."
+      />
       <ul className="jp-bookstore-list" aria-label={`Versions of ${target.path}`}>
         {versions.map((version, index) => {
           const when = relativeTime(version.last_modified);
-          const label = `version saved ${when.text}`;
-          const isPublished = !!publishedEtag && version.etag === publishedEtag;
+          // The exact time too: saves a few seconds apart read alike ("2 minutes ago").
+          const label = `version saved ${when.text} (${when.exact})`;
+          const isPublished = !!published.etag && version.etag === published.etag;
           return (
             <li
               key={version.id}
@@ -179,10 +202,7 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
               aria-label={label}
             >
               <div className="jp-bookstore-versionLine">
-                <span className="jp-bookstore-time" title={`${when.exact}\n${version.id}`}>
-                  {when.text}
-                </span>
-                <span className="jp-bookstore-size">{formatSize(version.size)}</span>
+                <TimeSize lastModified={version.last_modified} id={version.id} size={version.size} />
                 {version.is_latest && <span className="jp-bookstore-badge">latest</span>}
                 {isPublished && (
                   <span className="jp-bookstore-badge jp-mod-published">published</span>
@@ -238,7 +258,7 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
                 >
                   Compare
                 </button>
-                {workspace ? (
+                {target.area === 'workspace' ? (
                   <button
                     className="jp-mod-styled jp-mod-warn"
                     disabled={busy}
@@ -258,7 +278,7 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
                   <button
                     className="jp-mod-styled"
                     disabled={busy}
-                    onClick={() => run(() => actions.cloneVersion(target.path, version))}
+                    onClick={() => run(() => actions.cloneVersion(target, version))}
                     aria-label={`Clone the ${label} into the workspace`}
                     title="Clone this version into your workspace"
                   >
@@ -270,13 +290,8 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
           );
         })}
       </ul>
-      {hasMore && (
-        <button className="jp-mod-styled jp-bookstore-more" disabled={loading} onClick={loadMore}>
-          Load older versions
-        </button>
-      )}
-      {loading && <div className="jp-bookstore-loading">Loading…</div>}
-      {!loading && !error && versions.length > 0 && (
+      <PagedListMore list={list} label="Load older versions" />
+      {!loading && !list.error && versions.length > 0 && (
         <div className="jp-bookstore-footnote">
           Showing {versions.length} version{versions.length === 1 ? '' : 's'}
           {hasMore ? ' (more available)' : ''}.

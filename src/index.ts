@@ -21,7 +21,7 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { historyIcon, shareIcon } from '@jupyterlab/ui-components';
 
 import { BookstoreActions } from './actions';
-import { BookstoreAPI, type BookstoreInfo } from './api';
+import { type ArchiveStatus, BookstoreAPI, BookstoreError, type BookstoreInfo } from './api';
 import { CatalogPanel } from './catalog';
 import { cloneFromStore } from './clone';
 import { bookstoreIcon } from './icons';
@@ -35,7 +35,7 @@ import type { IRenderServices } from './views';
 const PLUGIN_ID = 'bookstore-jupyterlab:plugin';
 
 /** The commands, also used by the File menu and the notebook toolbar (schema/plugin.json). */
-export namespace CommandIDs {
+namespace CommandIDs {
   export const publish = 'bookstore:publish';
   export const clone = 'bookstore:clone';
   export const showHistory = 'bookstore:show-history';
@@ -75,8 +75,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         })
       )
       .catch(error => {
-        // No bookstore server extension here: nothing to show.
-        console.warn('bookstore: the server extension does not answer; its UI stays off.', error);
+        // The UI stays off. A 404: no bookstore server extension here, nothing to say.
+        if (error instanceof BookstoreError && error.status === 404) {
+          console.warn('bookstore: no server extension here; its UI stays off.');
+          return;
+        }
+        notifyError('Starting bookstore', error);
       });
   }
 };
@@ -110,11 +114,11 @@ function activateFeatures(
   let catalog: CatalogPanel | null = null;
   let history: HistoryPanel | null = null;
   let status: ArchiveStatusItem | null = null;
-  const refreshAll = () => {
+  // After a publish or unpublish.
+  actions.onChanged = () => {
     catalog?.refresh();
     history?.refresh();
   };
-  actions.onChanged = refreshAll;
 
   app.commands.addCommand(CommandIDs.publish, {
     label: 'Publish notebook',
@@ -124,7 +128,7 @@ function activateFeatures(
     execute: async () => {
       const panel = currentNotebook();
       if (panel) {
-        await publishNotebook(panel, api, app.serviceManager.contents, { changed: refreshAll });
+        await publishNotebook(panel, api, app.serviceManager.contents, actions);
       }
     }
   });
@@ -132,26 +136,34 @@ function activateFeatures(
     label: 'Clone from bookstore…',
     caption: 'Clone a stored notebook (any version) into your workspace',
     isEnabled: () => features.s3_clone_valid,
-    execute: async () => {
-      await cloneFromStore(api, docManager);
-      catalog?.refresh();
-    }
+    execute: () => cloneFromStore(api, docManager, info.store.bucket)
   });
 
-  if (features.history_valid) {
-    history = new HistoryPanel(api, actions);
-    actions.history = history;
-    app.shell.add(history, 'right', { rank: 700 });
-    restorer?.add(history, history.id);
+  // The History panel: the active notebook's saves (history_valid), and the published
+  // versions the catalog's History button shows (which need publishing only).
+  if (features.history_valid || features.publish_valid) {
+    const panel = new HistoryPanel(api, actions, {
+      workspace: features.history_valid,
+      publish: features.publish_valid
+    });
+    history = panel;
+    actions.history = panel;
+    app.shell.add(panel, 'right', { rank: 700 });
+    restorer?.add(panel, panel.id);
     app.commands.addCommand(CommandIDs.showHistory, {
       label: 'Show notebook history',
-      caption: 'The saved versions of the current notebook',
+      caption: features.history_valid
+        ? 'The saved versions of the current notebook'
+        : 'The versions of a published notebook (History in the catalog)',
       icon: historyIcon,
-      execute: () => app.shell.activateById(history!.id)
+      execute: () => app.shell.activateById(panel.id)
     });
+  }
+  if (history && features.history_valid) {
+    const panel = history;
     const follow = () => {
-      const panel = currentNotebook();
-      history!.showTarget(panel ? { area: 'workspace', path: panel.context.path } : null);
+      const notebook = currentNotebook();
+      panel.showTarget(notebook ? { area: 'workspace', path: notebook.context.path } : null);
     };
     tracker.currentChanged.connect(follow);
     follow();
@@ -178,13 +190,18 @@ function activateFeatures(
     });
   }
 
-  // After every save: wait (briefly) for it to be archived, then reload what shows it.
+  // After every save (when saves are archived): wait briefly for it to be archived,
+  // showing each state in the status bar, then reload the History panel if it shows that
+  // notebook (a hidden panel reloads when shown).
+  const showsHistoryOf = (path: string) =>
+    !!history?.isVisible && history.target?.area === 'workspace' && history.target.path === path;
   const afterSave = async (panel: NotebookPanel) => {
-    status?.refresh();
-    await waitForArchive(api);
-    status?.refresh();
-    if (history?.target?.area === 'workspace' && history.target.path === panel.context.path) {
-      history.refresh();
+    if (!info.archive.enabled || (!status && !showsHistoryOf(panel.context.path))) {
+      return;
+    }
+    await waitForArchive(api, state => status?.showStatus(state));
+    if (showsHistoryOf(panel.context.path)) {
+      history!.refresh();
     }
   };
   const watch = (panel: NotebookPanel) => {
@@ -194,7 +211,7 @@ function activateFeatures(
       }
     });
     panel.context.pathChanged.connect(() => {
-      if (panel === currentNotebook() && history) {
+      if (panel === currentNotebook() && history && features.history_valid) {
         history.showTarget({ area: 'workspace', path: panel.context.path });
       }
     });
@@ -218,12 +235,17 @@ function activateFeatures(
   }
 }
 
-/** Resolve once nothing is pending in the archiver (or after {@link ARCHIVE_WAIT_MS}). */
-async function waitForArchive(api: BookstoreAPI): Promise<void> {
+/** Poll the archiver (each answer to `seen`) until nothing is pending, or for at most
+ * {@link ARCHIVE_WAIT_MS}. */
+async function waitForArchive(
+  api: BookstoreAPI,
+  seen: (status: ArchiveStatus) => void
+): Promise<void> {
   const deadline = Date.now() + ARCHIVE_WAIT_MS;
-  while (Date.now() < deadline) {
+  for (;;) {
     const status = await api.archiveStatus();
-    if (!status.enabled || status.state !== 'pending') {
+    seen(status);
+    if (!status.enabled || status.state !== 'pending' || Date.now() >= deadline) {
       return;
     }
     await new Promise(resolve => window.setTimeout(resolve, 200));

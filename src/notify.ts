@@ -3,24 +3,15 @@
  */
 import { Notification } from '@jupyterlab/apputils';
 
-import { BookstoreError } from './api';
+/** The message of `error` (the server's message for a {@link BookstoreError}). */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
 
 /** Show `error` (the server's message when it has one) as an error notification. */
 export function notifyError(action: string, error: unknown): void {
-  const message =
-    error instanceof BookstoreError || error instanceof Error ? error.message : String(error);
   console.error(`bookstore: ${action} failed`, error);
-  Notification.error(`${action} failed: ${message}`, { autoClose: false });
-}
-
-/** Run `task`; on failure show the error and resolve to undefined. */
-export async function reportErrors<T>(action: string, task: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await task();
-  } catch (error) {
-    notifyError(action, error);
-    return undefined;
-  }
+  Notification.error(`${action} failed: ${errorMessage(error)}`, { autoClose: false });
 }
 
 /** A short-lived success notification. */

@@ -1,13 +1,15 @@
 /**
- * What the sidebar panels share: their labelled region, and a paged list that reloads when
- * its inputs change and appends the next page on demand.
+ * What the sidebar panels share: their labelled region, a paged list that reloads when
+ * its inputs change and appends the next page on demand, and the list's status lines.
  */
 import { ReactWidget } from '@jupyterlab/apputils';
 import { type LabIcon, refreshIcon } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import type { Widget } from '@lumino/widgets';
 import React, { useCallback, useEffect, useState } from 'react';
 
-import { notifyError } from './notify';
+import { formatSize, relativeTime } from './format';
+import { errorMessage, notifyError } from './notify';
 
 /** Give a sidebar panel its id, class, tab icon and an accessible name. */
 export function setUpPanel(
@@ -23,12 +25,21 @@ export function setUpPanel(
 }
 
 /** A sidebar panel rendered with React that reloads its content when shown or asked to;
- * `generation` changes at every reload (a dependency of its list's loading). */
+ * `generation` changes at every reload (a dependency of its list's loading).
+ *
+ * A hidden panel (a collapsed sidebar) neither renders nor loads: showing it reloads. */
 export abstract class ReloadingPanel extends ReactWidget {
-  /** Reload what the panel shows (after a save, publish, restore…). */
+  /** Reload what the panel shows (after a save, publish, restore…); a hidden panel
+   * reloads when it is shown. */
   refresh(): void {
     this.generation += 1;
     this.update();
+  }
+
+  protected onUpdateRequest(msg: Message): void {
+    if (this.isVisible) {
+      super.onUpdateRequest(msg);
+    }
   }
 
   protected onAfterShow(): void {
@@ -105,7 +116,7 @@ export function usePagedList<T>(
         if (!cancelled) {
           setItems([]);
           setNext(null);
-          setError(err instanceof Error ? err.message : String(err));
+          setError(errorMessage(err));
         }
       })
       .finally(() => {
@@ -137,4 +148,55 @@ export function usePagedList<T>(
   }, [...deps, next]);
 
   return { items, hasMore: next !== null, loading, error, loadMore };
+}
+
+/** Above a paged list: its error (`role="alert"`), or `empty` once it loaded nothing. */
+export function PagedListStatus(props: {
+  error: string | null;
+  loading: boolean;
+  count: number;
+  empty: string;
+}): JSX.Element | null {
+  if (props.error) {
+    return (
+      <div className="jp-bookstore-error" role="alert">
+        {props.error}
+      </div>
+    );
+  }
+  if (!props.loading && props.count === 0) {
+    return <div className="jp-bookstore-empty">{props.empty}</div>;
+  }
+  return null;
+}
+
+/** Below a paged list: the button that loads the next page, and "Loading…". */
+export function PagedListMore(props: {
+  list: Pick<IPagedList<unknown>, 'hasMore' | 'loading' | 'loadMore'>;
+  label: string;
+}): JSX.Element {
+  const { hasMore, loading, loadMore } = props.list;
+  return (
+    <>
+      {hasMore && (
+        <button className="jp-mod-styled jp-bookstore-more" disabled={loading} onClick={loadMore}>
+          {props.label}
+        </button>
+      )}
+      {loading && <div className="jp-bookstore-loading">Loading…</div>}
+    </>
+  );
+}
+
+/** A stored object's time (exact time and `id` on hover) and size, in a version line. */
+export function TimeSize(props: { lastModified: string; id: string; size: number }): JSX.Element {
+  const when = relativeTime(props.lastModified);
+  return (
+    <>
+      <span className="jp-bookstore-time" title={`${when.exact}\n${props.id}`}>
+        {when.text}
+      </span>
+      <span className="jp-bookstore-size">{formatSize(props.size)}</span>
+    </>
+  );
 }

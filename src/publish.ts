@@ -7,16 +7,15 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
+import type { BookstoreActions } from './actions';
 import type { BookstoreAPI, PublishedInfo, PublishResult } from './api';
-import { relativeTime } from './format';
+import { baseName, relativeTime } from './format';
 import { statusLine, textField } from './forms';
-import { notifyError, notifySuccess } from './notify';
+import { errorMessage, notifyError } from './notify';
 
-/** What happens around a publish. */
-export interface IPublishHooks {
-  /** After a publish or unpublish (to refresh the catalog and the history). */
-  changed(): void;
-}
+/** The `actions` of the dialog's buttons that do more than publish. */
+const UNPUBLISH = 'bookstore-unpublish';
+const SAVE_FIRST = 'bookstore-save-first';
 
 /** How long the published path must stay unchanged before its state is looked up, in ms. */
 const LOOKUP_DELAY_MS = 300;
@@ -68,7 +67,7 @@ class PublishForm extends Widget {
     try {
       this._describe(await this.api.published(path));
     } catch (error) {
-      this._state.textContent = error instanceof Error ? error.message : String(error);
+      this._state.textContent = errorMessage(error);
     }
   }
 
@@ -112,12 +111,13 @@ async function savedNotebook(contents: Contents.IManager, path: string): Promise
   return model.content;
 }
 
-/** The whole flow for the notebook in `panel`: dialog, optional save, publish, result. */
+/** The whole flow for the notebook in `panel`: dialog, optional save, publish, result (or
+ * the shared unpublish, with its confirmation). */
 export async function publishNotebook(
   panel: NotebookPanel,
   api: BookstoreAPI,
   contents: Contents.IManager,
-  hooks: IPublishHooks
+  actions: Pick<BookstoreActions, 'unpublish' | 'onChanged'>
 ): Promise<void> {
   const context = panel.context;
   const path = context.path;
@@ -132,38 +132,37 @@ export async function publishNotebook(
   const form = new PublishForm(api, path, info, dirty);
   const buttons = [Dialog.cancelButton()];
   if (info) {
-    buttons.push(Dialog.warnButton({ label: 'Unpublish', ariaLabel: `Unpublish ${path}` }));
+    buttons.push(
+      Dialog.warnButton({ label: 'Unpublish', ariaLabel: `Unpublish ${path}`, actions: [UNPUBLISH] })
+    );
   }
   if (dirty) {
     buttons.push(Dialog.okButton({ label: 'Publish last save', displayType: 'default' }));
-    buttons.push(Dialog.okButton({ label: 'Save and publish' }));
+    buttons.push(Dialog.okButton({ label: 'Save and publish', actions: [SAVE_FIRST] }));
   } else {
     buttons.push(Dialog.okButton({ label: 'Publish' }));
   }
   const choice = await showDialog({
-    title: `Publish ${context.localPath.split('/').pop()}`,
+    title: `Publish ${baseName(context.localPath)}`,
     body: form,
     buttons,
     focusNodeSelector: 'input'
   });
   const target = choice.value ?? path;
-  const label = choice.button.label;
   if (!choice.button.accept) {
     return;
   }
+  if (choice.button.actions.includes(UNPUBLISH)) {
+    await actions.unpublish(target);
+    return;
+  }
   try {
-    if (label === 'Unpublish') {
-      await api.unpublish(target);
-      notifySuccess(`Unpublished ${target}.`);
-      hooks.changed();
-      return;
-    }
-    if (label === 'Save and publish') {
+    if (choice.button.actions.includes(SAVE_FIRST)) {
       await context.save();
     }
     const content = await savedNotebook(contents, path);
     const result = await api.publish(target, { type: 'notebook', content: content as any });
-    hooks.changed();
+    actions.onChanged();
     const link = api.absoluteUrl(result.clone_url);
     await showDialog({
       title: `Published ${result.path}`,
@@ -171,6 +170,6 @@ export async function publishNotebook(
       buttons: [Dialog.okButton({ label: 'Done' })]
     });
   } catch (error) {
-    notifyError(label === 'Unpublish' ? 'Unpublishing' : 'Publishing', error);
+    notifyError('Publishing', error);
   }
 }

@@ -1,36 +1,52 @@
 /**
- * The archive state in the status bar: all archived, N pending, or failing (the reason in
- * the tooltip), polled from `GET /api/bookstore/archive` and refreshed after every save.
+ * The archive state in the status bar: all archived, N pending, N set aside or failing (the
+ * reason in the tooltip), polled from `GET /api/bookstore/archive` and shown again after
+ * every save.
  */
 import { Poll } from '@lumino/polling';
 import { Widget } from '@lumino/widgets';
 
 import type { ArchiveStatus, BookstoreAPI } from './api';
 import { relativeTime } from './format';
+import { errorMessage } from './notify';
 
 /** How often the state is polled, in ms (JupyterLab slows polls down in hidden tabs). */
-export const POLL_INTERVAL_MS = 10_000;
+const POLL_INTERVAL_MS = 10_000;
 
 /** The text and tooltip for one archive state. */
-export function describeArchive(status: ArchiveStatus): { text: string; title: string; state: string } {
+function describeArchive(status: ArchiveStatus): { text: string; title: string; state: string } {
   if (!status.enabled) {
     return { text: 'Bookstore: archiving off', title: 'Saves are not archived.', state: 'off' };
   }
   const last = status.last_archived_time
     ? ` Last archived ${relativeTime(status.last_archived_time).text}.`
     : '';
+  // Saves that can never be archived (kept aside in the spool): said in every tooltip.
+  const setAside = status.failed
+    ? ` ${status.failed} save(s) set aside: they can never be archived` +
+      `${status.last_error ? ` (last error: ${status.last_error})` : ''}.`
+    : '';
   if (status.state === 'failing') {
     return {
       text: `Bookstore: archiving failing (${status.pending} pending)`,
-      title: `Archiving fails and is retried: ${status.last_error ?? 'unknown error'}.${last}`,
+      title:
+        `Archiving fails and is retried: ${status.last_error ?? 'unknown error'}.` +
+        `${setAside}${last}`,
       state: 'failing'
     };
   }
   if (status.pending > 0) {
     return {
       text: `Bookstore: ${status.pending} pending`,
-      title: `${status.pending} save(s) waiting to be archived.${last}`,
+      title: `${status.pending} save(s) waiting to be archived.${setAside}${last}`,
       state: 'pending'
+    };
+  }
+  if (status.failed > 0) {
+    return {
+      text: `Bookstore: ${status.failed} set aside`,
+      title: `${setAside.trim()} Every other save is archived.${last}`,
+      state: 'set-aside'
     };
   }
   return {
@@ -56,9 +72,10 @@ export class ArchiveStatusItem extends Widget {
     });
   }
 
-  /** Look again now (after a save). */
-  refresh(): void {
-    void this._poll.refresh();
+  /** Show `status` (fetched by someone else, e.g. after a save). */
+  showStatus(status: ArchiveStatus): void {
+    const shown = describeArchive(status);
+    this._render(shown.text, shown.title, shown.state);
   }
 
   dispose(): void {
@@ -68,15 +85,17 @@ export class ArchiveStatusItem extends Widget {
 
   private async _load(): Promise<void> {
     try {
-      const shown = describeArchive(await this.api.archiveStatus());
-      this.node.textContent = shown.text;
-      this.node.title = shown.title;
-      this.node.dataset.state = shown.state;
+      this.showStatus(await this.api.archiveStatus());
     } catch (error) {
-      this.node.textContent = 'Bookstore: unavailable';
-      this.node.title = error instanceof Error ? error.message : String(error);
-      this.node.dataset.state = 'error';
+      this._render('Bookstore: unavailable', errorMessage(error), 'error');
     }
+  }
+
+  private _render(text: string, title: string, state: string): void {
+    this.node.textContent = text;
+    this.node.title = title;
+    this.node.dataset.state = state;
+    this.toggleClass('jp-bookstore-warning', state === 'set-aside');
   }
 
   private readonly _poll: Poll;

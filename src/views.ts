@@ -28,7 +28,7 @@ export const VERSION_VIEW_CLASS = 'jp-bookstore-VersionView';
 export const DIFF_VIEW_CLASS = 'jp-bookstore-DiffView';
 
 /** A label for one side of a diff: "v 3HL4kqtJ… (5 minutes ago)" or "current file". */
-export function sideLabel(side: Diff['base']): string {
+function sideLabel(side: Diff['base']): string {
   if (side.current) {
     return 'current file';
   }
@@ -37,10 +37,11 @@ export function sideLabel(side: Diff['base']): string {
 }
 
 /** The notebook of one version, rendered like a notebook but not editable and without a
- * kernel. */
+ * kernel; `id` is the widget's id. */
 export function versionView(
   model: VersionModel,
-  services: IRenderServices
+  services: IRenderServices,
+  id: string
 ): MainAreaWidget<Panel> {
   const content = new Panel();
   content.addClass(VERSION_VIEW_CLASS);
@@ -61,7 +62,7 @@ export function versionView(
     content.addWidget(new Widget({ node: pre }));
   }
   const widget = new MainAreaWidget({ content });
-  widget.id = `bookstore-version-${model.path}-${version.id}`;
+  widget.id = id;
   widget.title.label = `${model.name} @ ${shortId(version.id)}`;
   widget.title.caption = `${model.path}, version ${version.id} (read-only)`;
   widget.title.closable = true;
@@ -101,7 +102,7 @@ function readOnlyNotebook(
 export function diffView(
   diff: Diff,
   services: IRenderServices,
-  title: string
+  options: { id: string; title: string }
 ): MainAreaWidget<Panel> {
   const content = new Panel();
   content.addClass(DIFF_VIEW_CLASS);
@@ -152,8 +153,8 @@ export function diffView(
   }
 
   const view = new MainAreaWidget({ content });
-  view.id = `bookstore-diff-${diff.path}-${diff.base.id}-${diff.remote.id}`;
-  view.title.label = title;
+  view.id = options.id;
+  view.title.label = options.title;
   view.title.caption = `${diff.path}: ${sideLabel(diff.base)} → ${sideLabel(diff.remote)}`;
   view.title.closable = true;
   return view;
