@@ -404,7 +404,7 @@ class BookstoreHandler:
         session = _session()
         key = url.key(session.bookstore)
         try:
-            stored = session.loop.run(cls._get(session, key, url.version_id))
+            stored, key = session.loop.run(cls._get(session, url, key))
         except BookstoreError as exc:
             raise _explain(exc, url, key) from _cause(exc)
         source = SourceVersion(path, session.bookstore.store.bucket, key, stored.info.version_id)
@@ -419,9 +419,15 @@ class BookstoreHandler:
             ) from None
 
     @staticmethod
-    async def _get(session: _Session, key: str, version_id: str | None) -> Any:
-        store = await session.bookstore.ready_store()
-        return await store.get(key, version_id)
+    async def _get(session: _Session, url: BookstoreURL, key: str) -> tuple[Any, str]:
+        """The stored version ``url`` names and its key; in an area, a version saved
+        under an older name of the file (before a rename) too."""
+        if url.area is None:
+            store = await session.bookstore.ready_store()
+            return await store.get(key, url.version_id), key
+        history = await session.bookstore.areas.history(url.area)
+        stored, saved_path = await history.find(url.path, url.version_id)
+        return stored, history.key_for(saved_path)
 
     @classmethod
     def write(cls, buf: str | bytes, path: str) -> str | None:

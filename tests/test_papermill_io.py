@@ -303,6 +303,42 @@ def test_a_write_into_the_workspace_continues_its_history(rig: Rig) -> None:
     assert 0 <= seconds_ago(record["executed_at"]) < 300
 
 
+@both_backends
+def test_reads_follow_renames(rig: Rig, tmp_path: Path) -> None:
+    """A version saved before the file was renamed is read under its new name, as
+    ``jupyter bookstore show`` and the REST API find it."""
+    from bookstore.archive import Archiver, archive_version
+    from bookstore.s3_paths import s3_key
+    from bookstore.spool import Spool
+
+    before = report("saved before the rename")
+
+    async def save_then_rename(bookstore: StandaloneBookstore, store: ObjectStore) -> str:
+        old_key = s3_key(rig.workspace_prefix, "old.ipynb")
+        version = await archive_version(store, old_key, "old.ipynb", before)
+        assert version is not None
+
+        async def open_store() -> ObjectStore:
+            return store
+
+        archiver = Archiver(
+            open_store=open_store,
+            spool=Spool(tmp_path / "spool"),
+            workspace_prefix=rig.workspace_prefix,
+            file_types=["notebook"],
+        )
+        archiver.record_rename("old.ipynb", "new.ipynb")
+        assert await archiver.drain(timeout=30)
+        await archiver.stop()
+        return version
+
+    version = rig.store(save_then_rename)
+    url = f"bookstore://workspace/new.ipynb?version={version}"
+    assert BookstoreHandler.read(url).encode() == before
+    with pytest.raises(VersionNotFound, match="has no version 'no-such-version'"):
+        BookstoreHandler.read("bookstore://workspace/new.ipynb?version=no-such-version")
+
+
 @pytest.mark.parametrize("backend", ["s3"], indirect=True)
 def test_an_unknown_version_fails_clearly(rig: Rig) -> None:
     """Through the real command, on S3 (the embedded store: in-process below)."""
