@@ -35,7 +35,7 @@ from ._version import __version__
 from .areas import AREAS
 from .bookstore_config import BookstoreSettings
 from .clone import CloneRequest
-from .errors import BookstoreError, InvalidPath, InvalidRequest, StoreError
+from .errors import BookstoreError, InvalidPath, StoreError
 from .handlers import json_default, status_for
 from .notebook_files import (
     is_notebook_path,
@@ -290,12 +290,11 @@ class Command:
         version = None if args.version in (None, LATEST) else args.version
         with _progress(f"reading {path}", self.show_progress and bool(args.output)):
             stored, saved_path = await history.find(path, version)
+        item = VersionItem.from_info(stored.info, saved_path)
         if self.as_json:
-            item = VersionItem.from_info(stored.info, saved_path)
             _print_json(await contents_model(path, stored.body, item), self.out)
         elif args.output:
             await asyncio.to_thread(_write_file, args.output, stored.body, args.force)
-            item = VersionItem.from_info(stored.info, saved_path)
             sys.stderr.write(f"Wrote version {item.id} of {path} to {args.output}\n")
         else:
             self.out.flush()
@@ -313,23 +312,21 @@ class Command:
         history = await self.bookstore.areas.history(self.area())
         remote_ref = args.remote or (CURRENT if self.area() == "workspace" else LATEST)
 
-        async def side(ref: str) -> tuple[dict[str, Any], dict[str, Any], int]:
-            if ref != CURRENT:
-                return await history.notebook_side(path, ref)
-            if self.area() != "workspace":
-                raise InvalidRequest("'current' names a workspace file; use 'latest' or an id.")
+        async def current(path: str) -> tuple[dict[str, Any], dict[str, Any], int]:
             return await asyncio.to_thread(self._current_notebook, path)
 
-        base, remote = await asyncio.gather(side(args.base), side(remote_ref))
+        base, remote = await asyncio.gather(
+            history.diff_side(path, args.base, current),
+            history.diff_side(path, remote_ref, current),
+        )
         result = await diff_notebooks(base, remote)
-        summary = diff_summary(result.diff)
         if self.as_json:
             _print_json(result.to_dict(path, content=False), self.out)
         elif not result.diff:
             self.out.write(f"{path}: no changes between {_ref(base[0])} and {_ref(remote[0])}\n")
         else:
             self._pretty_diff(path, base, remote, result.diff)
-            self.out.write(f"\n{summary['text']}\n")
+            self.out.write(f"\n{diff_summary(result.diff)['text']}\n")
         if args.exit_code and result.diff:
             return EXIT_DIFFERENT
         return EXIT_OK

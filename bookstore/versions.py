@@ -17,7 +17,7 @@ import asyncio
 import base64
 import json
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -397,6 +397,20 @@ class History:
         }
         return reference, notebook, len(stored.body)
 
+    async def diff_side(
+        self,
+        path: str,
+        ref: str,
+        current_notebook: Callable[[str], Awaitable[tuple[dict[str, Any], dict[str, Any], int]]],
+    ) -> tuple[dict[str, Any], dict[str, Any], int]:
+        """One side of a diff, ``ref`` being a version id, ``latest``, or ``current`` (the
+        workspace file now, from ``current_notebook``): (reference, notebook, size)."""
+        if ref != CURRENT:
+            return await self.notebook_side(path, ref)
+        if self.area != "workspace":
+            raise InvalidRequest("'current' names a workspace file; use 'latest' or an id.")
+        return await current_notebook(path)
+
     async def read_model(
         self, path: str, version_id: str | None, *, content: bool = True
     ) -> dict[str, Any]:
@@ -556,16 +570,6 @@ class _HistoryHandler(BookstoreAPIHandler):
         """The :class:`History` of this handler's area (403 when it is not configured)."""
         return await self.bookstore.history(self.area)
 
-    async def side(
-        self, history: History, path: str, ref: str
-    ) -> tuple[dict[str, Any], dict[str, Any], int]:
-        """One side of a diff: (reference, notebook, size)."""
-        if ref == CURRENT:
-            if self.area != "workspace":
-                raise InvalidRequest("'current' names a workspace file; use 'latest' or an id.")
-            return await self.current_notebook(path)
-        return await history.notebook_side(path, ref)
-
     async def current_notebook(self, path: str) -> tuple[dict[str, Any], dict[str, Any], int]:
         """The workspace file as it is now, through the contents manager."""
         writer: WorkspaceWriter = self.bookstore.workspace_writer
@@ -597,7 +601,8 @@ class _HistoryHandler(BookstoreAPIHandler):
         with_content = _flag(self, "content")
         history = await self.history()
         base_side, remote_side = await asyncio.gather(
-            self.side(history, path, base), self.side(history, path, remote)
+            history.diff_side(path, base, self.current_notebook),
+            history.diff_side(path, remote, self.current_notebook),
         )
         result = await diff_notebooks(base_side, remote_side)
         self.finish_json(result.to_dict(path, content=with_content))
