@@ -137,14 +137,12 @@ def _print_json(document: Any, out: TextIO) -> None:
 
 
 @contextmanager
-def _progress(label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr for transfers that take more than a moment.
-
-    Yields ``advance(bytes)`` for uploads; downloads report through the store's
-    :data:`~bookstore.stores.base.transfer_progress`.  Shown only on a terminal.
-    """
+def _progress(label: str, enabled: bool) -> Iterator[None]:
+    """A progress bar on stderr for transfers that take more than a moment: downloads
+    report their bytes through the store's :data:`~bookstore.stores.base.transfer_progress`;
+    an upload shows its label and elapsed time.  Shown only on a terminal."""
     if not enabled:
-        yield lambda _: None
+        yield
         return
     from tqdm import tqdm
 
@@ -169,7 +167,7 @@ def _progress(label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
     started = time.monotonic()
     token = transfer_progress.set(received)
     try:
-        yield bar.update
+        yield
     finally:
         transfer_progress.reset(token)
         bar.close()
@@ -426,11 +424,10 @@ class Command:
                 published = notebook_path(self._default_published_path(local))
             body = await asyncio.to_thread(_read_local, local)
             notebook = await asyncio.to_thread(load_notebook_json, body)  # validated by publish
-            with _progress(f"publishing {published}", self.show_progress) as advance:
+            with _progress(f"publishing {published}", self.show_progress):
                 result = await publisher.publish(
                     published, PublishRequest(content=notebook, size=len(body))
                 )
-                advance(len(body))
         if self.as_json:
             _print_json(result, self.out)
         else:
