@@ -284,7 +284,7 @@ class StoreStarter:
     async def ready(self) -> ObjectStore:
         """The started store."""
         started = self._started
-        if started is None or (started.done() and started.exception() is not None):
+        if started is None or _failed(started):
             started = self._started = asyncio.ensure_future(self.store.start())
         await asyncio.shield(started)
         return self.store
@@ -298,10 +298,19 @@ class StoreStarter:
         return await store.check()
 
     async def close(self) -> None:
-        """Close the store if it was started (a later :meth:`ready` starts it again)."""
+        """Close the store if it was started, after a start still running (a later
+        :meth:`ready` starts it again)."""
         started, self._started = self._started, None
-        if started is not None and started.done() and started.exception() is None:
+        if started is None:
+            return
+        await asyncio.wait([started])
+        if not _failed(started):
             await self.store.close()
+
+
+def _failed(started: asyncio.Future[None]) -> bool:
+    """True when a start ended without starting the store (an error, or cancelled)."""
+    return started.done() and (started.cancelled() or started.exception() is not None)
 
 
 async def list_all_keys(store: ObjectStore, prefix: str) -> list[str]:
