@@ -84,13 +84,13 @@ from aiobotocore.session import AioSession
 from archive_saves import start_all
 from store_roundtrip import CONTENT_TYPE, raw_config
 
-from bookstore.bookstore_config import BookstoreSettings
-from bookstore.handlers import json_default
-from bookstore.s3_paths import s3_key
+from bookstore.config import BookstoreSettings
+from bookstore.core.history import History, VersionItem
+from bookstore.keys import s3_key
 from bookstore.stores.base import MAX_PAGE_SIZE, ObjectStore, Page
 from bookstore.stores.local import LocalStore
 from bookstore.stores.s3 import S3Store
-from bookstore.versions import History, VersionItem
+from bookstore.timestamps import json_default
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

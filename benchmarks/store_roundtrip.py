@@ -47,7 +47,7 @@ from _report import p90, print_rows
 from aiobotocore.config import AioConfig
 from aiobotocore.session import AioSession
 
-from bookstore.bookstore_config import BookstoreSettings
+from bookstore.config import BookstoreSettings
 from bookstore.stores.local import LocalStore
 from bookstore.stores.s3 import S3Store
 

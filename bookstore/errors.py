@@ -1,28 +1,33 @@
-"""Exceptions raised by bookstore.
+"""Exceptions raised by bookstore, each with the HTTP status it is answered with.
 
 Every error that bookstore raises derives from :class:`BookstoreError`.  Storage
 backends translate their own errors (botocore's ``ClientError``, ``OSError``, …)
 into this hierarchy exactly once, chaining the original as ``__cause__``; nothing
 above the store layer ever sees a backend-specific exception::
 
-    BookstoreError
-    ├── InvalidPath                 a path or key that could escape its prefix
-    ├── InvalidRequest              a malformed body or parameter
-    ├── UnsupportedContent          a body of a type the route does not take
-    ├── InvalidNotebook             content that is not a valid notebook
-    ├── NotAllowed                  a feature turned off, a bucket not allowed
-    ├── WorkspaceError              Jupyter's contents manager refused (its status kept)
-    └── StoreError                  anything a store operation can fail with
-        ├── ObjectNotFound          no such key (or the key is deleted)
-        │   └── VersionNotFound     the key exists but not that version id
-        ├── BucketNotFound          the configured bucket does not exist
-        ├── AccessDenied            credentials refused or not allowed
-        └── StoreUnavailable        endpoint unreachable, timeouts, 5xx
+    BookstoreError              500  anything else
+    ├── InvalidPath             400  a path or key that could escape its prefix
+    ├── InvalidRequest          400  a malformed body or parameter
+    ├── UnsupportedContent      415  a body of a type the route does not take
+    ├── InvalidNotebook         422  content that is not a valid notebook
+    ├── NotAllowed              403  a feature turned off, a bucket not allowed
+    ├── WorkspaceError          (*)  Jupyter's contents manager refused (its status kept)
+    └── StoreError              503  anything a store operation can fail with
+        ├── ObjectNotFound      404  no such key (or the key is deleted)
+        │   └── VersionNotFound 404  the key exists but not that version id
+        ├── BucketNotFound      503  the configured bucket does not exist
+        ├── AccessDenied        503  credentials refused or not allowed
+        └── StoreUnavailable    503  endpoint unreachable, timeouts, 5xx
 
-HTTP handlers map these to status codes at the edge (see ``bookstore.handlers``).
+The status lives on the class (:attr:`BookstoreError.http_status`; a
+:class:`WorkspaceError` carries its own), so the REST handlers, the checkpoints of
+Jupyter's contents API and the command line's exit statuses read it from one place
+(:func:`status_for`).
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "AccessDenied",
@@ -38,31 +43,45 @@ __all__ = [
     "UnsupportedContent",
     "VersionNotFound",
     "WorkspaceError",
+    "status_for",
 ]
 
 
 class BookstoreError(Exception):
     """Base class of every bookstore error; ``str(err)`` is safe to show a user."""
 
+    #: The HTTP status a request failing with this error is answered with.
+    http_status: ClassVar[int] = 500
+
 
 class InvalidPath(BookstoreError, ValueError):
     """A notebook path or object key that is empty, absolute or escapes its prefix."""
+
+    http_status: ClassVar[int] = 400
 
 
 class InvalidRequest(BookstoreError):
     """A request body or parameter that is malformed or missing."""
 
+    http_status: ClassVar[int] = 400
+
 
 class UnsupportedContent(BookstoreError):
     """A body whose declared type the route does not accept (e.g. not a notebook)."""
+
+    http_status: ClassVar[int] = 415
 
 
 class InvalidNotebook(BookstoreError):
     """Content that should be a notebook but is not valid JSON or nbformat."""
 
+    http_status: ClassVar[int] = 422
+
 
 class NotAllowed(BookstoreError):
     """The server's configuration does not allow this (a feature off, a bucket not listed)."""
+
+    http_status: ClassVar[int] = 403
 
 
 class WorkspaceError(BookstoreError):
@@ -77,9 +96,13 @@ class WorkspaceError(BookstoreError):
 class StoreError(BookstoreError):
     """A store operation failed."""
 
+    http_status: ClassVar[int] = 503
+
 
 class ObjectNotFound(StoreError):
     """The key does not exist in the store (or its latest version is a delete marker)."""
+
+    http_status: ClassVar[int] = 404
 
 
 class VersionNotFound(ObjectNotFound):
@@ -96,3 +119,10 @@ class AccessDenied(StoreError):
 
 class StoreUnavailable(StoreError):
     """The store could not be reached or answered with a server error."""
+
+
+def status_for(error: BookstoreError) -> int:
+    """The HTTP status ``error`` is reported with."""
+    if isinstance(error, WorkspaceError):
+        return error.status
+    return error.http_status

@@ -46,7 +46,7 @@ is in progress (``metadata.papermill.end_time`` is ``None``) nothing is stored; 
 final write (``end_time`` set) and the single write of ``--prepare-only`` (no
 ``end_time``) are.  When a cell failed, papermill writes once more after the final write,
 with its error marker cell on top: that is a second version.  A write is archived the way the server
-archives a save (:func:`bookstore.archive.archive_version`): content identical to the
+archives a save (:func:`bookstore.core.archive.archive_version`): content identical to the
 latest version makes no new version, and a write into the workspace area is the next
 version of that file, continuing its history (also across renames).  Only the store is
 written: a workspace file on disk is not changed.
@@ -55,7 +55,7 @@ Each stored notebook carries its provenance in ``metadata.bookstore.provenance``
 
     {"source": {"url": ..., "bucket": ..., "key": ..., "version_id": ...},
      "parameters": {"x": 1},
-     "executed_at": "2024-05-01T12:00:00.123456Z",
+     "executed_at": "2024-05-01T12:00:00.123Z",
      "status": "completed",
      "papermill_version": "2.7.0", "bookstore_version": "3.0.0"}
 
@@ -92,9 +92,10 @@ from .errors import (
     StoreError,
     VersionNotFound,
 )
-from .notebook_files import notebook_bytes
-from .s3_paths import normalize_path, s3_key
+from .keys import normalize_path, s3_key
+from .notebooks import notebook_bytes
 from .stores.base import list_all_keys
+from .timestamps import format_timestamp
 
 # papermill imports every registered handler's module on its own import: the store
 # machinery (jupyter_server, botocore) is imported on first use only.
@@ -334,20 +335,14 @@ def _cause(exc: BookstoreError) -> BookstoreError | None:
 # -- provenance --------------------------------------------------------------------------
 
 
-def _utc_iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def _executed_at(papermill: dict[str, Any]) -> str:
     end_time = papermill.get("end_time")
     if isinstance(end_time, str):
         try:
-            return _utc_iso(datetime.fromisoformat(end_time.replace("Z", "+00:00")))
+            return format_timestamp(datetime.fromisoformat(end_time.replace("Z", "+00:00")))
         except ValueError:
             pass
-    return _utc_iso(datetime.now(timezone.utc))
+    return format_timestamp(datetime.now(timezone.utc))
 
 
 def _status(papermill: dict[str, Any] | None) -> str:
@@ -488,7 +483,7 @@ class BookstoreHandler:
 
     @staticmethod
     async def _put(session: _Session, key: str, body: bytes, extra: dict[str, Any]) -> str | None:
-        from .archive import archive_version
+        from .core.archive import archive_version
 
         store = await session.bookstore.ready_store()
         return await archive_version(store, key, key, body, **extra)

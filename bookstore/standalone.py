@@ -7,9 +7,11 @@ server extension has:
 
 * the same configuration: Jupyter's config files (``jupyter_config``,
   ``jupyter_server_config``, then ``jupyter_bookstore_config``, ``.py`` or ``.json``, in
-  every directory of ``jupyter --paths``), the ``JPYNB_S3_*`` variables, and the embedded
+  every directory of ``jupyter --paths``, over the ``BookstoreSettings`` of bookstore
+  2.x's ``jupyter_notebook_config``), the ``JPYNB_S3_*`` variables, and the embedded
   local store when no ``s3_bucket`` is set;
-* the same keys: the workspace and published areas of :class:`~bookstore.areas.StoreAreas`;
+* the same keys: the workspace and published areas of
+  :class:`~bookstore.core.areas.StoreAreas`;
 * the same workspace: the server's ``ServerApp.root_dir`` (else the current directory),
   whose files it writes the way Jupyter does (atomically) and archives the way the server
   does, so a restore or a clone made here is a version like one made in JupyterLab.
@@ -32,12 +34,11 @@ from typing import Any, TypeVar
 from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Application, Config
 
-from .archive import archive_version, archived_type, default_spool_dir
-from .areas import StoreAreas
-from .bookstore_config import BookstoreSettings
-from .errors import InvalidPath, WorkspaceError
-from .s3_paths import normalize_path, s3_key
-from .spool import Spool
+from .config import BookstoreSettings, load_legacy_settings
+from .core.archive import Spool, archive_version, archived_type, default_spool_dir
+from .core.areas import StoreAreas
+from .errors import InvalidPath, NotAllowed, WorkspaceError
+from .keys import normalize_path, s3_key
 from .stores.base import ObjectStore, StoreStarter, StoreStatus
 
 __all__ = [
@@ -65,7 +66,7 @@ def load_config(paths: list[str] | None = None) -> Config:
     search = jupyter_config_path() if paths is None else paths
     for name in CONFIG_FILES:
         reader.load_config_file(name, path=search)
-    return Config(reader.config)
+    return load_legacy_settings(search).beneath(Config(reader.config))
 
 
 def _configured_root_dir(config: Config) -> str:
@@ -155,9 +156,10 @@ class StandaloneBookstore:
         if not archived_type(path, settings.archive_file_types):
             return False
         try:
-            return bool(self.areas.workspace_key_prefix())
-        except InvalidPath:
+            self.areas.workspace_prefix()
+        except NotAllowed:
             return False
+        return True
 
     async def write_workspace_file(
         self, path: str, body: bytes, *, overwrite: bool = False
@@ -183,7 +185,7 @@ class StandaloneBookstore:
         if not self.archives(path):
             return None
         store = await self.ready_store()
-        key = s3_key(self.areas.workspace_key_prefix(), path)
+        key = s3_key(self.areas.workspace_prefix(), path)
         return await archive_version(store, key, path, body)
 
     # -- what a server left to archive ------------------------------------------------

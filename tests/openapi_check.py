@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-from bookstore.openapi import load_spec
+from bookstore.server.openapi import load_spec
 
 __all__ = [
     "SPEC_URI",

@@ -321,7 +321,7 @@ class SeaweedFS:
 
     def settings(self, **overrides: Any) -> Any:
         """A :class:`~bookstore.bookstore_config.BookstoreSettings` for this server."""
-        from bookstore.bookstore_config import BookstoreSettings
+        from bookstore.config import BookstoreSettings
 
         return BookstoreSettings(**self.settings_dict(**overrides))
 

@@ -5,11 +5,14 @@ by ``tests/conftest.py``): override ``bookstore_config`` to point it elsewhere, 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from traitlets.config import Config
+
+from bookstore.timestamps import format_timestamp
 
 
 @pytest.fixture
@@ -20,6 +23,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 #: Apply to a module or test to run it on both backends (SeaweedFS and the embedded store).
 both_backends = pytest.mark.parametrize("backend", ["local", "s3"], indirect=True)
+
+
+def bookstore_time(jupyter_time: str) -> str:
+    """A time as Jupyter's contents API writes it (microseconds), as bookstore writes it."""
+    return format_timestamp(datetime.fromisoformat(jupyter_time.replace("Z", "+00:00")))
 
 
 @pytest.fixture
@@ -51,7 +59,7 @@ def bookstore_config(
 
 @pytest.fixture
 def bookstore_app(jp_serverapp: Any) -> Any:
-    """The running :class:`~bookstore.app.BookstoreApp`."""
+    """The running :class:`~bookstore.server.app.BookstoreApp`."""
     return jp_serverapp.web_app.settings["bookstore"]
 
 

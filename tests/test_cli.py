@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import nbformat
 import pytest
 
-import bookstore.cli
+import bookstore.cli.output
 import bookstore.stores.s3
 from bookstore.cli import EXIT_CODES, main
 from bookstore.standalone import StandaloneBookstore
@@ -661,7 +661,7 @@ def test_progress_bar_on_a_terminal(
     # ~2.4 MB: S3 reads it in 1 MiB chunks, each reported to the bar.
     body = json.dumps(make_notebook("big", cells=40, output_bytes=60_000)).encode()
     cli.put(f"{cli.workspace_prefix}/big.ipynb", body)
-    monkeypatch.setattr(bookstore.cli, "PROGRESS_DELAY", 0)
+    monkeypatch.setattr(bookstore.cli.output, "PROGRESS_DELAY", 0)
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
@@ -880,7 +880,7 @@ def test_a_workspace_root_behind_a_symlink(tmp_path: Path, monkeypatch: pytest.M
     from jupyter_server.serverapp import ServerApp
     from traitlets.config import Config
 
-    from bookstore.archive import default_spool_dir
+    from bookstore.core.archive import default_spool_dir
     from bookstore.errors import InvalidPath
 
     real = tmp_path / "real"

@@ -9,7 +9,7 @@ import pytest
 from traitlets import TraitError
 from traitlets.config import Config
 
-from bookstore.bookstore_config import ENV_VARS, BookstoreSettings, validate_bookstore
+from bookstore.config import ENV_VARS, BookstoreSettings, validate_bookstore
 from bookstore.stores.base import StoreStatus
 from bookstore.stores.local import LocalStore
 from bookstore.stores.s3 import S3Store

@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 from bookstore import _jupyter_server_extension_points
-from bookstore.app import BookstoreApp
+from bookstore.server.app import BookstoreApp
 
 
 def test_extension_points() -> None:
-    assert _jupyter_server_extension_points() == [{"module": "bookstore.app", "app": BookstoreApp}]
+    assert _jupyter_server_extension_points() == [
+        {"module": "bookstore.server.app", "app": BookstoreApp}
+    ]
 
 
 def test_enabled_and_ok_in_extension_list() -> None:

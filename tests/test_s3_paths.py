@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bookstore.errors import InvalidPath
-from bookstore.s3_paths import s3_display_path, s3_key, s3_path
+from bookstore.keys import s3_display_path, s3_key, s3_path
 
 
 @pytest.mark.parametrize(

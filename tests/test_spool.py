@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bookstore.spool import Spool
+from bookstore.core.archive import Spool
 
 
 def test_entries_replay_in_order_across_reopen(tmp_path: Path) -> None:

@@ -29,25 +29,28 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from traitlets import MetaHasTraits
-from traitlets.config import LoggingConfigurable
+from traitlets.config import Configurable, LoggingConfigurable
 
 from ..errors import BucketNotFound, InvalidPath, StoreError
-
-if TYPE_CHECKING:
-    from ..bookstore_config import BookstoreSettings
+from ..keys import usable_version_id
+from ..timestamps import format_timestamp
+from ..tokens import MAX_PAGE_SIZE, clamp_limit, usable_page_token
 
 __all__ = [
+    "MAX_PAGE_SIZE",
     "ObjectInfo",
     "ObjectStore",
     "Page",
+    "StoreSettings",
     "StoreStarter",
     "StoreStatus",
     "StoredObject",
     "check_key",
     "check_text",
+    "clamp_limit",
     "list_all_keys",
     "transfer_progress",
     "usable_page_token",
@@ -55,9 +58,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-#: The most items one listing call may ask for (S3's own page limit).
-MAX_PAGE_SIZE = 1000
 
 #: ``callback(received, total)`` called by ``get`` as a body arrives (``received``: the
 #: bytes of this chunk; ``total``: the body's size); ``None``: nothing reports.
@@ -87,12 +87,12 @@ class ObjectInfo:
     metadata: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready form (ISO 8601 times)."""
+        """A JSON-ready form (times as :func:`~bookstore.timestamps.format_timestamp`)."""
         return {
             "key": self.key,
             "version_id": self.version_id,
             "size": self.size,
-            "last_modified": self.last_modified.isoformat(),
+            "last_modified": format_timestamp(self.last_modified),
             "etag": self.etag,
             "is_latest": self.is_latest,
         }
@@ -166,6 +166,28 @@ class StoreStatus:
         }
 
 
+class StoreSettings(Protocol):
+    """What a backend reads of the configuration (``BookstoreSettings`` has all of it;
+    a backend of another kind may add traits of its own, configured as its class)."""
+
+    @property
+    def s3_bucket(self) -> str: ...
+    @property
+    def s3_endpoint_url(self) -> str: ...
+    @property
+    def s3_region_name(self) -> str: ...
+    @property
+    def s3_access_key_id(self) -> str: ...
+    @property
+    def s3_secret_access_key(self) -> str: ...
+    @property
+    def max_threads(self) -> int: ...
+    @property
+    def local_store_dir(self) -> str: ...
+    @property
+    def local_store_bucket(self) -> str: ...
+
+
 class _AbstractConfigurableMeta(MetaHasTraits, abc.ABCMeta):
     """Lets a traitlets Configurable declare abstract methods."""
 
@@ -173,16 +195,18 @@ class _AbstractConfigurableMeta(MetaHasTraits, abc.ABCMeta):
 class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
     """A versioned object store; subclass it to plug in a backend.
 
-    Construct with the server's :class:`~bookstore.bookstore_config.BookstoreSettings`;
-    call :meth:`start` once before use and :meth:`close` once at shutdown (or use
-    ``async with``).  One instance serves the whole server.
+    Construct with the configuration (:class:`StoreSettings`, e.g. the server's
+    ``BookstoreSettings``, which also becomes the store's traitlets parent); call
+    :meth:`start` once before use and :meth:`close` once at shutdown (or use ``async
+    with``).  One instance serves the whole server.
     """
 
     #: Short name reported by ``GET /api/bookstore`` (``"s3"``, ``"local"``).
     backend_name: ClassVar[str] = ""
 
-    def __init__(self, settings: BookstoreSettings, **kwargs: Any) -> None:
-        kwargs.setdefault("parent", settings)
+    def __init__(self, settings: StoreSettings, **kwargs: Any) -> None:
+        if isinstance(settings, Configurable):
+            kwargs.setdefault("parent", settings)
         super().__init__(**kwargs)
         self.settings = settings
 
@@ -343,28 +367,3 @@ def check_text(value: Any, what: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise InvalidPath(f"An object {what} must be valid Unicode") from exc
-
-
-def usable_version_id(version_id: Any) -> bool:
-    """True when ``version_id`` could be a version id at all (printable ASCII, as S3's are):
-    anything else names no version and is answered with ``VersionNotFound``."""
-    return (
-        isinstance(version_id, str)
-        and 0 < len(version_id) <= 1024
-        and all("!" <= char <= "~" for char in version_id)
-    )
-
-
-def usable_page_token(token: Any) -> bool:
-    """True when ``token`` could be a page token some store issued (printable ASCII, at
-    most 8,192 characters); anything else is refused before it reaches a backend."""
-    return (
-        isinstance(token, str)
-        and 0 < len(token) <= 8192
-        and all("!" <= char <= "~" for char in token)
-    )
-
-
-def clamp_limit(limit: int) -> int:
-    """Clamp a page size to ``1..MAX_PAGE_SIZE``."""
-    return max(1, min(int(limit), MAX_PAGE_SIZE))

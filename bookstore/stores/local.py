@@ -14,8 +14,6 @@ pool (``max_threads``), never on the event loop.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import errno
 import functools
@@ -30,23 +28,21 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from ..errors import InvalidPath, ObjectNotFound, StoreError, StoreUnavailable, VersionNotFound
+from ..tokens import INVALID_TOKEN, clamp_limit, decode_token, encode_token
 from .base import (
     ObjectInfo,
     ObjectStore,
     Page,
     StoredObject,
+    StoreSettings,
     StoreStatus,
     check_key,
     check_text,
-    clamp_limit,
     transfer_progress,
 )
-
-if TYPE_CHECKING:
-    from ..bookstore_config import BookstoreSettings
 
 __all__ = ["LocalStore"]
 
@@ -65,7 +61,6 @@ BUSY_TIMEOUT = 30.0
 
 _MAX_SEQ = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_PAGE_TOKEN_ERROR = "Invalid page token"
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS versions (
@@ -130,26 +125,29 @@ def _prefix_upper_bound(prefix: str) -> str | None:
 
 
 def _encode_key_token(key: str) -> str:
-    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii").rstrip("=")
+    """The token of a key listing continuing after ``key``."""
+    return encode_token({"after": key})
 
 
 def _decode_key_token(token: str) -> str:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        key = raw.decode("utf-8")
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise InvalidPath(_PAGE_TOKEN_ERROR) from exc
-    if not key or not _encodable(key):
-        raise InvalidPath(_PAGE_TOKEN_ERROR)
+    key = decode_token(token).get("after")
+    if not isinstance(key, str) or not key or not _encodable(key):
+        raise InvalidPath(INVALID_TOKEN)
     return key
 
 
-def _decode_seq_token(token: str) -> int:
-    if not isinstance(token, str) or not token.isascii() or not token.isdigit():
-        raise InvalidPath(_PAGE_TOKEN_ERROR)
-    seq = int(token)
+def _encode_seq_token(key: str, seq: int) -> str:
+    """The token of a version listing of ``key`` continuing below ``seq``."""
+    return encode_token({"key": key, "before": seq})
+
+
+def _decode_seq_token(token: str, key: str) -> int:
+    fields = decode_token(token)
+    seq = fields.get("before")
+    if fields.get("key") != key or not isinstance(seq, int) or isinstance(seq, bool):
+        raise InvalidPath(INVALID_TOKEN)
     if not 0 < seq <= _MAX_SEQ:
-        raise InvalidPath(_PAGE_TOKEN_ERROR)
+        raise InvalidPath(INVALID_TOKEN)
     return seq
 
 
@@ -188,7 +186,7 @@ class LocalStore(ObjectStore):
 
     backend_name: ClassVar[str] = "local"
 
-    def __init__(self, settings: BookstoreSettings, **kwargs: Any) -> None:
+    def __init__(self, settings: StoreSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         self._executor: ThreadPoolExecutor | None = None
         self._root = Path()
@@ -497,7 +495,7 @@ class LocalStore(ObjectStore):
                 .fetchall()
             )
         page = rows[:limit]
-        next_token = str(page[-1]["seq"]) if len(rows) > limit else None
+        next_token = _encode_seq_token(key, int(page[-1]["seq"])) if len(rows) > limit else None
         return Page(items=[_info(row) for row in page], next_token=next_token)
 
     def _list_keys_sync(self, prefix: str, limit: int, after: str | None) -> Page[ObjectInfo]:
@@ -580,7 +578,7 @@ class LocalStore(ObjectStore):
     ) -> Page[ObjectInfo]:
         """The versions of exactly ``key``, newest first, without delete markers."""
         check_key(key)
-        before = _decode_seq_token(token) if token else _MAX_SEQ
+        before = _decode_seq_token(token, key) if token else _MAX_SEQ
         return await self._run(self._list_versions_sync, key, clamp_limit(limit), before)
 
     async def list_keys(

@@ -8,13 +8,10 @@ semaphore (``max_threads``) and translates botocore and aiohttp errors, once, in
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import aiohttp
 from aiobotocore.config import AioConfig
@@ -39,23 +36,26 @@ from ..errors import (
     StoreUnavailable,
     VersionNotFound,
 )
-from .base import (
+from ..keys import usable_version_id
+from ..tokens import (
+    INVALID_TOKEN,
     MAX_PAGE_SIZE,
+    clamp_limit,
+    decode_token,
+    encode_token,
+    usable_page_token,
+)
+from .base import (
     ObjectInfo,
     ObjectStore,
     Page,
     StoredObject,
+    StoreSettings,
     StoreStatus,
     check_key,
     check_text,
-    clamp_limit,
     transfer_progress,
-    usable_page_token,
-    usable_version_id,
 )
-
-if TYPE_CHECKING:
-    from ..bookstore_config import BookstoreSettings
 
 __all__ = ["S3Store"]
 
@@ -95,7 +95,7 @@ class S3Store(ObjectStore):
 
     backend_name: ClassVar[str] = "s3"
 
-    def __init__(self, settings: BookstoreSettings, **kwargs: Any) -> None:
+    def __init__(self, settings: StoreSettings, **kwargs: Any) -> None:
         super().__init__(settings, **kwargs)
         self._client: Any = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
@@ -147,8 +147,8 @@ class S3Store(ObjectStore):
         )
         stack = contextlib.AsyncExitStack()
         session = AioSession()
-        # Listings carry a timestamp per version; botocore parses them with dateutil,
-        # which was two thirds of the CPU of a 1,000-version page (benchmarks/history_list.py).
+        # Listings carry a timestamp per version; botocore parses them with dateutil, the
+        # larger part of the CPU a long listing costs (benchmarks/README.md, history_list).
         session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=_parse_timestamp
         )
@@ -431,7 +431,7 @@ class S3Store(ObjectStore):
         }
         if token:
             if not usable_page_token(token):  # printable ASCII, as S3 issues them
-                raise InvalidPath("Invalid page token")
+                raise InvalidPath(INVALID_TOKEN)
             params["ContinuationToken"] = token
         async with self._request(prefix) as client:
             response = await client.list_objects_v2(**params)
@@ -539,20 +539,14 @@ def _info_from_listing(entry: Mapping[str, Any], *, with_version: bool = False) 
 
 
 def _encode_token(key: str, version_id: str) -> str:
-    raw = json.dumps({"k": key, "v": version_id}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_token({"k": key, "v": version_id})
 
 
 def _decode_token(token: str, key: str) -> str:
     """The version id marker in ``token``, which must have been issued for ``key``."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        data = json.loads(raw)
-        marker = data["v"]
-        token_key = data["k"]
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        raise InvalidPath("Invalid page token") from exc
-    if token_key != key or not usable_version_id(marker):
+    fields = decode_token(token)
+    marker = fields.get("v")
+    if fields.get("k") != key or not usable_version_id(marker):
         raise InvalidPath(f"The page token is not one for {key}")
     return str(marker)
 

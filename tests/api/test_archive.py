@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bookstore.app import BookstoreApp
+from bookstore.server.app import BookstoreApp
 from bookstore.stores.base import ObjectStore
 from tests.notebooks import first_cell, make_notebook
 from tests.paging import all_versions

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bookstore.app import BookstoreApp
+from bookstore.server.app import BookstoreApp
 from tests.api.test_archive import markers, save
 from tests.notebooks import make_notebook
 from tests.paging import all_versions

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from bookstore import __version__
-from bookstore.app import BookstoreApp
+from bookstore.server.app import BookstoreApp
 
 FEATURES = {
     "bookstore_valid",

@@ -12,8 +12,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from bookstore.app import BookstoreApp
-from bookstore.checkpoints import PENDING_CHECKPOINT_ID, BookstoreCheckpoints
+from bookstore.server.app import BookstoreApp
+from bookstore.server.checkpoints import PENDING_CHECKPOINT_ID, BookstoreCheckpoints
 from tests.api.test_history import archived, listing, marker_on_disk, save, small_notebook
 from tests.server_fixtures import both_backends
 

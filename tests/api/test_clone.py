@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from tests.notebooks import first_cell, make_notebook
-from tests.server_fixtures import both_backends
+from tests.server_fixtures import bookstore_time, both_backends
 
 pytestmark = both_backends
 
@@ -53,10 +53,13 @@ async def test_clone_latest_notebook_byte_exact(
     assert model["s3_path"] == f"s3://{store.bucket}/{key}"
     assert model["versionID"] == version
     assert (jp_root_dir / "report.ipynb").read_bytes() == NOTEBOOK_BYTES
-    # The reply is the model Jupyter itself answers for the new file.
+    # The reply is the model Jupyter itself answers for the new file, with bookstore's
+    # times (RFC 3339 with milliseconds) where Jupyter writes microseconds.
     _, contents = await fetch_json("api/contents/report.ipynb")
     assert {**model, "s3_path": None, "versionID": None} == {
         **contents,
+        "created": bookstore_time(contents["created"]),
+        "last_modified": bookstore_time(contents["last_modified"]),
         "s3_path": None,
         "versionID": None,
     }

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from tornado.httpclient import HTTPResponse
 
 import bookstore
-from bookstore.versions import history_handlers
+from bookstore.server.routes import ROUTES
 from tests.fuzzing import (
     bodies,
     check_reply,
@@ -197,7 +197,11 @@ def bookstore_config(
 
 
 #: The history routes as tornado matches them: on the raw (still percent-encoded) path.
-HISTORY_ROUTES = [re.compile(pattern + "$") for pattern, _ in history_handlers]
+HISTORY_ROUTES = [
+    re.compile(pattern + "$")
+    for pattern, _ in ROUTES
+    if pattern.startswith((r"/api/bookstore/workspace/", r"/api/bookstore/published"))
+]
 
 
 @dataclass

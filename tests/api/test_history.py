@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from bookstore.app import BookstoreApp
+from bookstore.server.app import BookstoreApp
 from tests.notebooks import make_notebook
 from tests.server_fixtures import both_backends
 

@@ -23,7 +23,7 @@ from tornado import web
 from tornado.httpclient import HTTPResponse
 
 from bookstore import __version__
-from bookstore.openapi import load_spec
+from bookstore.server.openapi import load_spec
 from tests.notebooks import make_notebook
 from tests.openapi_check import (
     check_request_body,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bookstore.bookstore_config import BookstoreSettings
+from bookstore.config import BookstoreSettings
 from bookstore.stores.base import ObjectStore
 from bookstore.stores.local import LocalStore
 from bookstore.stores.s3 import S3Store

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bookstore.archive import Archiver, archive_version
+from bookstore.core.archive import Archiver, Spool, archive_version
+from bookstore.core.history import History
 from bookstore.errors import StoreUnavailable
-from bookstore.s3_paths import s3_key
-from bookstore.spool import Spool
+from bookstore.keys import s3_key
 from bookstore.stores.base import ObjectStore
-from bookstore.versions import History
 
 
 def make_archiver(store: ObjectStore, spool_dir: Path, prefix: str, *, up: bool = True) -> Archiver:

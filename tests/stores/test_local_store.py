@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import bookstore
-from bookstore.bookstore_config import BookstoreSettings
+from bookstore.config import BookstoreSettings
 from bookstore.errors import InvalidPath, ObjectNotFound, StoreUnavailable, VersionNotFound
 from bookstore.stores import local as local_module
 from bookstore.stores.base import ObjectInfo
@@ -196,7 +196,7 @@ async def test_check_of_a_store_not_started_or_closed(store_dir: Path) -> None:
 _WRITER = textwrap.dedent(
     """
     import asyncio, sys
-    from bookstore.bookstore_config import BookstoreSettings
+    from bookstore.config import BookstoreSettings
     from bookstore.stores.local import LocalStore
 
     async def writer(store, worker):

@@ -262,7 +262,7 @@ async def test_check_bad_credentials(seaweedfs: SeaweedFS) -> None:
 
 
 def test_location_without_endpoint_names_the_aws_region() -> None:
-    from bookstore.bookstore_config import BookstoreSettings
+    from bookstore.config import BookstoreSettings
 
     settings = BookstoreSettings(s3_bucket="b", s3_region_name="eu-west-3")
     assert S3Store(settings=settings).location == "AWS S3 (eu-west-3)"

@@ -10,7 +10,7 @@ on disk), so sorting by ``seq`` replays saves in the order they happened.
 Content waits on disk, not in memory: an entry in memory is a few fields.
 
 Besides saves, the spool records *history operations* (a rename or a delete of a file,
-see :mod:`bookstore.archive`): entries with an ``action`` and no body, replayed in the
+see :mod:`bookstore.core.archive.archiver`): entries with an ``action`` and no body, replayed in the
 same order as the saves around them.
 """
 

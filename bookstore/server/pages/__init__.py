@@ -1,8 +1,9 @@
 """HTML landing pages: a Jinja environment with autoescaping and a page handler base.
 
-Pages are rendered from ``bookstore/templates``; every value is HTML-escaped, and
-errors render ``error.html`` with the status and a message in words (never an empty
-body, never a traceback or a server path).
+Pages are rendered from ``templates/`` next to this module; every value is
+HTML-escaped, and errors render ``error.html`` with the status and a message in words
+(never an empty body, never a traceback or a server path).  The clone pages are in
+:mod:`.clone`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, Template, select_autoescape
-from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
 
-from .handlers import BookstoreHandlerMixin
+from ..handlers.base import BookstoreHandlerMixin
 
 __all__ = ["TEMPLATE_DIR", "BookstorePageHandler", "template_environment"]
 
@@ -33,11 +33,11 @@ def template_environment() -> Environment:
     )
 
 
-class BookstorePageHandler(BookstoreHandlerMixin, JupyterHandler):
+class BookstorePageHandler(BookstoreHandlerMixin):
     """Base of bookstore's HTML pages: rendering, and errors as pages."""
 
     def get_template(self, name: str) -> Template:
-        """The Jinja template ``name`` of bookstore's pages (the seed's name, kept)."""
+        """The Jinja template ``name`` of bookstore's pages (bookstore 2.x's name, kept)."""
         return template_environment().get_template(name)
 
     def render_page(self, template_name: str, /, **params: Any) -> str:

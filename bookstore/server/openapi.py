@@ -17,8 +17,8 @@ import yaml
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ._version import __version__
-from .handlers import BookstoreAPIHandler
+from .._version import __version__
+from .handlers.base import BookstoreAPIHandler
 
 __all__ = ["SPEC_RESOURCE", "OpenAPIHandler", "load_spec"]
 

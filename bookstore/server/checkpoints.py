@@ -25,7 +25,7 @@ report every save as failed, although the saves are kept in the spool and become
 when the store answers.  Restoring the placeholder answers 503.
 
 Versions are never deleted: deleting a checkpoint is refused, and deleting or renaming a
-file leaves its history to the archiver (which records both, see :mod:`bookstore.archive`).
+file leaves its history to the archiver (which records both, see :mod:`bookstore.core.archive`).
 Files that bookstore does not archive (by ``archive_file_types``) keep the checkpoints
 the contents manager had before (Jupyter's ``.ipynb_checkpoints`` by default).
 """
@@ -38,7 +38,7 @@ import contextvars
 import errno
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_server.services.contents.checkpoints import (
     AsyncCheckpoints,
@@ -47,21 +47,20 @@ from jupyter_server.services.contents.checkpoints import (
 from jupyter_server.utils import ensure_async
 from tornado import web
 
-from .errors import (
+from ..core.archive import Archiver
+from ..core.history import History
+from ..errors import (
     AccessDenied,
     BookstoreError,
     BucketNotFound,
     ObjectNotFound,
     StoreUnavailable,
+    status_for,
 )
-from .handlers import status_for
-from .notebook_files import file_model, read_notebook
-
-if TYPE_CHECKING:
-    from .archive import Archiver
-    from .clone import WorkspaceWriter
-    from .stores.base import ObjectInfo
-    from .versions import History
+from ..notebooks import file_model, read_notebook
+from ..stores.base import ObjectInfo
+from ..timestamps import format_timestamp, to_millisecond
+from .workspace import WorkspaceWriter
 
 __all__ = ["PENDING_CHECKPOINT_ID", "BookstoreCheckpoints"]
 
@@ -79,7 +78,7 @@ _saving: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
     """Async checkpoints backed by the workspace history of bookstore.
 
-    ``history`` returns the started workspace :class:`~bookstore.versions.History`;
+    ``history`` returns the started workspace :class:`~bookstore.core.history.History`;
     ``archiver`` turns saves into versions; ``writer`` writes restored files;
     ``fallback`` serves the files bookstore does not archive; ``timeout`` bounds how
     long creating a checkpoint waits for the archive; ``limit`` is how many versions
@@ -123,14 +122,14 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         with _as_http_errors():
             if not self._ours(path):
                 result: dict[str, Any] = await self.fallback.create_checkpoint(contents_mgr, path)
-                return result
+                return _formatted(result)
             try:
                 info = await self._archived(contents_mgr, path)
             except _STORE_DOWN:
                 info = None
         if info is None:
             return _pending_checkpoint()
-        return {"id": info.version_id, "last_modified": info.last_modified}
+        return {"id": info.version_id, "last_modified": format_timestamp(info.last_modified)}
 
     async def _archived(self, contents_mgr: Any, path: str) -> ObjectInfo | None:
         """The version the saved file ``path`` is, archiving the file first when the store
@@ -162,11 +161,11 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         if not self._ours(path):
             with _as_http_errors():
                 listed: list[dict[str, Any]] = await self.fallback.list_checkpoints(path)
-            return listed
+            return [_formatted(checkpoint) for checkpoint in listed]
         if _saving.get() == path.strip("/"):
             # Jupyter's save checking that a checkpoint exists: this save is about to be
             # archived, so one will.  No store round trip on the save path.
-            return [{"id": "saving", "last_modified": datetime.now(timezone.utc)}]
+            return [{"id": "saving", "last_modified": format_timestamp(datetime.now(timezone.utc))}]
         if self.archiver.failing:
             # No store round trip (each would wait for the store's timeouts) while it fails.
             return [_pending_checkpoint()]
@@ -177,12 +176,15 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
             except _STORE_DOWN:
                 return [_pending_checkpoint()]
         checkpoints: list[dict[str, Any]] = []
+        previous: datetime | None = None
         for item in page.items:
-            when = item.last_modified
-            if checkpoints and when >= checkpoints[-1]["last_modified"]:
-                # Same second (S3 listings have second precision): keep the order visible.
-                when = checkpoints[-1]["last_modified"] - timedelta(milliseconds=1)
-            checkpoints.append({"id": item.id, "last_modified": when})
+            when = to_millisecond(item.last_modified)
+            if previous is not None and when >= previous:
+                # Same millisecond (S3 listings have second precision): keep the order
+                # visible in the times JupyterLab shows.
+                when = previous - timedelta(milliseconds=1)
+            previous = when
+            checkpoints.append({"id": item.id, "last_modified": format_timestamp(when)})
         checkpoints.reverse()
         return checkpoints
 
@@ -247,7 +249,7 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         raise web.HTTPError(403, "bookstore keeps every version: checkpoints cannot be deleted.")
 
     async def rename_checkpoint(self, checkpoint_id: str, old_path: str, new_path: str) -> None:
-        """The archiver records renames (see :mod:`bookstore.archive`)."""
+        """The archiver records renames (see :mod:`bookstore.core.archive`)."""
         if not self._ours(old_path):
             with _as_http_errors():
                 await self.fallback.rename_checkpoint(checkpoint_id, old_path, new_path)
@@ -267,7 +269,18 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
 
 def _pending_checkpoint() -> dict[str, Any]:
     """The placeholder checkpoint: saves kept in the spool, not yet versions."""
-    return {"id": PENDING_CHECKPOINT_ID, "last_modified": datetime.now(timezone.utc)}
+    return {
+        "id": PENDING_CHECKPOINT_ID,
+        "last_modified": format_timestamp(datetime.now(timezone.utc)),
+    }
+
+
+def _formatted(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint of Jupyter's own with its time written as bookstore writes times."""
+    when = checkpoint.get("last_modified")
+    if isinstance(when, datetime):
+        return {**checkpoint, "last_modified": format_timestamp(when)}
+    return checkpoint
 
 
 #: Statuses for the file-system errors of Jupyter's own checkpoints (which Jupyter itself

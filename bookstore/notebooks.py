@@ -20,6 +20,7 @@ from nbformat.v4 import nbjson
 from nbformat.v4.rwbase import rejoin_lines, strip_transient
 
 from .errors import InvalidNotebook
+from .keys import is_notebook_path
 
 T = TypeVar("T")
 
@@ -27,8 +28,11 @@ __all__ = [
     "NOTEBOOK_CONTENT_TYPE",
     "file_model",
     "is_notebook_path",
+    "load_notebook_json",
     "notebook_bytes",
+    "notebook_node",
     "parse_notebook_bytes",
+    "read_notebook",
     "run_cpu",
     "validate_notebook",
 ]
@@ -41,11 +45,6 @@ INLINE_CPU_BYTES = 256 * 1024
 
 #: Longest nbformat reason quoted back to a user.
 _MAX_REASON = 500
-
-
-def is_notebook_path(path: str) -> bool:
-    """True for a path or key that names a notebook (``.ipynb``)."""
-    return path.lower().endswith(".ipynb")
 
 
 def _reason(error: Exception) -> str:

@@ -1,0 +1,361 @@
+"""What each sub-command of ``jupyter bookstore`` does (:class:`Command`), straight
+against the store of a :class:`~bookstore.standalone.StandaloneBookstore`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from .._version import __version__
+from ..core.areas import AREAS
+from ..core.clone import CloneRequest
+from ..core.diff import CURRENT, LATEST, DiffSide, diff_summary, diff_versions
+from ..core.history import VersionItem, contents_model
+from ..core.publish import PublishRequest
+from ..core.restore import Written, restore
+from ..errors import BookstoreError, InvalidPath
+from ..keys import check_version_id, is_notebook_path, notebook_path
+from ..notebooks import load_notebook_json, parse_notebook_bytes, read_notebook
+from ..standalone import StandaloneBookstore, write_file_atomically
+from .exits import (
+    EXIT_DIFFERENT,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    CommandError,
+)
+from .output import format_size, format_time, print_json, print_table, progress, shown_path
+
+__all__ = ["Command"]
+
+
+class Command:
+    """One run of ``jupyter bookstore``: the parsed options, the store, the output."""
+
+    def __init__(self, args: argparse.Namespace, bookstore: StandaloneBookstore) -> None:
+        self.args = args
+        self.bookstore = bookstore
+        self.out: TextIO = sys.stdout
+        self.as_json: bool = bool(args.json)
+        self.show_progress = not self.as_json
+
+    def area(self) -> str:
+        return "published" if getattr(self.args, "published", False) else "workspace"
+
+    def area_path(self, given: str) -> str:
+        """A workspace path from a local path, or a published path as given."""
+        if self.area() == "published":
+            return notebook_path(given, what="published path")
+        return self.bookstore.workspace_path(given)
+
+    # -- status ---------------------------------------------------------------------
+
+    async def status(self) -> int:
+        bookstore = self.bookstore
+        settings = bookstore.settings
+        store_status = await bookstore.status()
+        pending, failed = bookstore.pending_archives()
+        prefixes: dict[str, str | None] = {}
+        for area in AREAS:
+            try:
+                prefixes[area] = bookstore.areas.key_prefix(area)
+            except BookstoreError:
+                prefixes[area] = None
+        document = {
+            "release": __version__,
+            "store": store_status.to_dict(),
+            "root_dir": str(bookstore.root_dir),
+            "workspace_prefix": prefixes["workspace"],
+            "published_prefix": prefixes["published"],
+            "archive_file_types": list(settings.archive_file_types),
+            "spool": {"dir": bookstore.spool_dir(), "pending": pending, "failed": failed},
+        }
+        if self.as_json:
+            print_json(document, self.out)
+        else:
+            store = store_status
+            where = f"{store.backend} store, bucket {store.bucket!r}"
+            state = "ok" if store.usable else f"NOT USABLE: {store.error}"
+            rows = [
+                ["store", f"{where} ({store.location or '-'})"],
+                ["state", state],
+                ["versioning", store.versioning],
+                ["workspace", f"{prefixes['workspace'] or 'off'}/ <- {bookstore.root_dir}"],
+                ["published", f"{prefixes['published'] or 'off'}/"],
+                ["archived types", ", ".join(settings.archive_file_types) or "none (off)"],
+                ["pending saves", f"{pending} waiting, {failed} set aside"],
+                ["spool", bookstore.spool_dir()],
+            ]
+            print_table(rows, self.out)
+        return EXIT_OK if store_status.usable else EXIT_UNAVAILABLE
+
+    # -- versions ---------------------------------------------------------------------
+
+    async def versions(self) -> int:
+        args = self.args
+        path = self.area_path(args.path)
+        history = await self.bookstore.areas.history(self.area())
+        items: list[VersionItem] = []
+        token = args.page_token
+        while True:
+            page = await history.list_versions(path, limit=args.limit, token=token)
+            items.extend(page.items)
+            token = page.next_token
+            if not args.all or token is None:
+                break
+        if self.as_json:
+            print_json(
+                {
+                    "path": path,
+                    "versions": [item.to_dict() for item in items],
+                    "next_token": token,
+                },
+                self.out,
+            )
+            return EXIT_OK
+        if not items:
+            self.out.write(f"{path}: no versions\n")
+            return EXIT_OK
+        rows = [["VERSION", "SAVED", "SIZE", "", "AS"]]
+        for item in items:
+            rows.append(
+                [
+                    item.id,
+                    format_time(item.last_modified),
+                    format_size(item.size),
+                    "latest" if item.is_latest else "",
+                    item.path if item.path != path else "",
+                ]
+            )
+        print_table(rows, self.out)
+        if token is not None:
+            self.out.write(f"(more: --page-token {token}, or --all)\n")
+        return EXIT_OK
+
+    # -- show -----------------------------------------------------------------------------
+
+    async def show(self) -> int:
+        args = self.args
+        path = self.area_path(args.path)
+        history = await self.bookstore.areas.history(self.area())
+        version = None if args.version in (None, LATEST) else args.version
+        with progress(f"reading {path}", self.show_progress and bool(args.output)):
+            stored, saved_path = await history.find(path, version)
+        item = VersionItem.from_info(stored.info, saved_path)
+        if self.as_json:
+            print_json(await contents_model(path, stored.body, item), self.out)
+        elif args.output:
+            await asyncio.to_thread(_write_file, args.output, stored.body, args.force)
+            sys.stderr.write(f"Wrote version {item.id} of {path} to {args.output}\n")
+        else:
+            self.out.flush()
+            sys.stdout.buffer.write(stored.body)
+            sys.stdout.buffer.flush()
+        return EXIT_OK
+
+    # -- diff -------------------------------------------------------------------------------
+
+    async def diff(self) -> int:
+        args = self.args
+        path = self.area_path(args.path)
+        history = await self.bookstore.areas.history(self.area())
+        result = await diff_versions(history, path, args.base, args.remote, self._current)
+        base, remote = _label(result.base), _label(result.remote)
+        if self.as_json:
+            print_json(result.to_dict(path, content=False), self.out)
+        elif not result.diff:
+            self.out.write(f"{path}: no changes between {base} and {remote}\n")
+        else:
+            self._pretty_diff(path, base, remote, result.base_notebook, result.diff)
+            self.out.write(f"\n{diff_summary(result.diff)['text']}\n")
+        if args.exit_code and result.diff:
+            return EXIT_DIFFERENT
+        return EXIT_OK
+
+    async def _current(self, path: str) -> DiffSide:
+        return await asyncio.to_thread(self._current_notebook, path)
+
+    def _current_notebook(self, path: str) -> DiffSide:
+        local = self.bookstore.local_path(path)
+        try:
+            body = local.read_bytes()
+        except FileNotFoundError:
+            raise CommandError(
+                f"There is no file {path!r} in the workspace to compare with.", EXIT_NOT_FOUND
+            ) from None
+        modified = datetime.fromtimestamp(local.stat().st_mtime, tz=timezone.utc)
+        return DiffSide.current(path, read_notebook(body), len(body), modified)
+
+    def _pretty_diff(
+        self, path: str, base: str, remote: str, base_notebook: dict[str, Any], diff: list[Any]
+    ) -> None:
+        from nbdime.prettyprint import PrettyPrintConfig, pretty_print_notebook_diff
+
+        config = PrettyPrintConfig(
+            out=self.out,
+            use_git=False,
+            use_diff=False,
+            use_color=self.out.isatty() and not os.environ.get("NO_COLOR"),
+        )
+        pretty_print_notebook_diff(
+            f"{path}@{base}", f"{path}@{remote}", base_notebook, diff, config
+        )
+
+    # -- restore ------------------------------------------------------------------------------
+
+    async def restore(self) -> int:
+        bookstore = self.bookstore
+        path = bookstore.workspace_path(self.args.path)
+        history = await bookstore.areas.history("workspace")
+        with progress(f"reading {path}", self.show_progress):
+            result = await restore(history, path, self.args.version, self)
+        if self.as_json:
+            print_json(result.to_dict(), self.out)
+        else:
+            restored = result.restored_from
+            archived = result.archive == "archived" and result.version_id
+            tail = f"; it is now version {result.version_id}" if archived else " (not archived)"
+            self.out.write(
+                f"Restored {path} to version {restored.id} "
+                f"of {format_time(restored.last_modified)}{tail}\n"
+            )
+        return EXIT_OK
+
+    async def write_restored(self, path: str, body: bytes) -> Written:
+        """Write a restored version over the workspace file and archive it (the
+        :class:`~bookstore.core.restore.RestoreTarget` of the command line)."""
+        bookstore = self.bookstore
+        if is_notebook_path(path):
+            await asyncio.to_thread(parse_notebook_bytes, body)
+        # An archived file's content becomes a version first (write_workspace_file): a
+        # restore never loses it.  Other files are overwritten only with --force.
+        archived = bookstore.archives(path)
+        if not archived and not self.args.force and await self._differs(path, body):
+            raise CommandError(
+                f"{path!r} is not archived (BookstoreSettings.archive_file_types), so "
+                "restoring would lose what it holds now; pass --force to overwrite it.",
+                EXIT_REFUSED,
+            )
+        new_version = await bookstore.write_workspace_file(path, body, overwrite=True)
+        return Written("archived" if archived else "off", version_id=new_version)
+
+    # -- publish ----------------------------------------------------------------------------
+
+    async def publish(self) -> int:
+        args = self.args
+        bookstore = self.bookstore
+        publisher = await bookstore.areas.publisher()
+        if args.version:
+            check_version_id(args.version)
+            source = bookstore.workspace_path(args.path)
+            published = notebook_path(args.as_path or source, what="published path")
+            request = PublishRequest(version_id=args.version, source_path=notebook_path(source))
+            result = await publisher.publish(published, request)
+        else:
+            local = _absolute(args.path)
+            if args.as_path:
+                published = notebook_path(args.as_path, what="published path")
+            else:
+                published = notebook_path(self._default_published_path(local))
+            body = await asyncio.to_thread(_read_local, local)
+            notebook = await asyncio.to_thread(load_notebook_json, body)  # validated by publish
+            with progress(f"publishing {published}", self.show_progress):
+                result = await publisher.publish(
+                    published, PublishRequest(content=notebook, size=len(body))
+                )
+        if self.as_json:
+            print_json(result, self.out)
+        else:
+            self.out.write(f"Published {result['s3_path']} (version {result['versionID']})\n")
+        return EXIT_OK
+
+    def _default_published_path(self, local: str) -> str:
+        """Published under its workspace path; a file outside the workspace by its name."""
+        try:
+            return self.bookstore.workspace_path(local)
+        except InvalidPath:
+            return os.path.basename(local)
+
+    # -- clone ----------------------------------------------------------------------------------
+
+    async def clone(self) -> int:
+        args = self.args
+        bucket, key = _bucket_and_key(args.bucket, args.key)
+        if args.version is not None:
+            check_version_id(args.version)
+        request = CloneRequest(s3_bucket=bucket, s3_key=key, s3_version_id=args.version)
+        source = await self.bookstore.areas.s3_clone_source()
+        with progress(f"cloning {key}", self.show_progress):
+            info, body = await source.fetch(request)
+        if is_notebook_path(key):
+            await asyncio.to_thread(parse_notebook_bytes, body)
+        target = _absolute(args.output or key.rpartition("/")[2])
+        version = await self._write_clone(target, body, args.force)
+        document = {
+            "s3_path": f"s3://{source.store.bucket if bucket is None else bucket}/{info.key}",
+            "versionID": info.version_id,
+            "path": target,
+            "size": len(body),
+            "workspace_version_id": version,
+        }
+        if self.as_json:
+            print_json(document, self.out)
+        else:
+            shown = shown_path(target)
+            self.out.write(f"Cloned {document['s3_path']} (version {info.version_id}) to {shown}\n")
+        return EXIT_OK
+
+    async def _differs(self, path: str, body: bytes) -> bool:
+        """True when workspace file ``path`` exists and holds something else than ``body``."""
+        current = self.bookstore.local_path(path)
+        if not await asyncio.to_thread(current.is_file):
+            return False
+        return await asyncio.to_thread(current.read_bytes) != body
+
+    async def _write_clone(self, target: str, body: bytes, force: bool) -> str | None:
+        """Write the clone; inside the workspace it is archived like any save."""
+        bookstore = self.bookstore
+        try:
+            path = bookstore.workspace_path(target)
+        except InvalidPath:
+            await asyncio.to_thread(_write_file, target, body, force)
+            return None
+        return await bookstore.write_workspace_file(path, body, overwrite=force)
+
+
+def _absolute(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _label(reference: dict[str, Any]) -> str:
+    return CURRENT if reference.get("current") else str(reference.get("id"))
+
+
+def _bucket_and_key(bucket: str, key: str | None) -> tuple[str | None, str]:
+    """``BUCKET KEY``, or one ``s3://bucket/key`` URL."""
+    if key is None:
+        if not bucket.startswith("s3://") or "/" not in bucket[5:]:
+            raise CommandError("Name the object as BUCKET KEY or as s3://BUCKET/KEY.", EXIT_USAGE)
+        bucket, _, key = bucket[5:].partition("/")
+    return bucket or None, key
+
+
+def _read_local(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise CommandError(f"There is no file {path!r}.", EXIT_NOT_FOUND) from None
+    except IsADirectoryError:
+        raise CommandError(f"{path!r} is a folder, not a notebook.", EXIT_USAGE) from None
+
+
+def _write_file(path: str, body: bytes, force: bool) -> None:
+    write_file_atomically(Path(_absolute(path)), body, overwrite=force)

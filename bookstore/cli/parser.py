@@ -1,0 +1,181 @@
+"""The options and sub-commands of ``jupyter bookstore``."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from typing import NoReturn
+
+from traitlets.config import Config
+from traitlets.config.loader import KVArgParseConfigLoader
+
+from .._version import __version__
+from ..config import BookstoreSettings
+from ..core.diff import LATEST
+from .commands import Command
+from .exits import EXIT_CODES, EXIT_USAGE, CommandError
+
+__all__ = ["build_parser", "config_overrides"]
+
+_CONFIG_OPTION = re.compile(r"^--BookstoreSettings\.\w+=")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line on stderr (exit 2), like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("jupyter bookstore").strip()
+        hint = f"jupyter bookstore {command} --help" if command else "jupyter bookstore --help"
+        self.exit(EXIT_USAGE, f"jupyter bookstore: error: {message} (see {hint})\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``jupyter bookstore``."""
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
+    common.add_argument(
+        "--root-dir",
+        help="the workspace root (default: ServerApp.root_dir, else the current directory)",
+    )
+    parser = _Parser(
+        prog="jupyter bookstore",
+        description=(
+            "Publish, clone and browse the history of notebooks in bookstore's store, "
+            "configured like the Jupyter server. Settings may also be given as "
+            "--BookstoreSettings.<name>=<value>."
+        ),
+        epilog="exit status: "
+        + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
+    )
+    parser.add_argument("--version", action="version", version=f"bookstore {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    status = commands.add_parser(
+        "status", parents=[common], help="the store, the prefixes and pending archives"
+    )
+    status.set_defaults(run=Command.status)
+
+    def area_option(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--published",
+            action="store_true",
+            help="PATH is a published notebook (as in the catalog), not a workspace file",
+        )
+
+    versions = commands.add_parser(
+        "versions", parents=[common], help="list a notebook's versions, newest first"
+    )
+    versions.add_argument(
+        "path",
+        metavar="PATH",
+        help="a workspace file (local path); with --published, a published path",
+    )
+    area_option(versions)
+    versions.add_argument("--limit", type=_limit, default=20, help="versions per page (20)")
+    versions.add_argument("--page-token", help="continue a listing (printed after a page)")
+    versions.add_argument("--all", action="store_true", help="every version, all pages")
+    versions.set_defaults(run=Command.versions)
+
+    show = commands.add_parser(
+        "show", parents=[common], help="print a version's content (or write it to a file)"
+    )
+    show.add_argument("path", metavar="PATH")
+    show.add_argument("version", metavar="VERSION", nargs="?", help="a version id (default latest)")
+    area_option(show)
+    show.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    show.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    show.set_defaults(run=Command.show)
+
+    diff = commands.add_parser(
+        "diff", parents=[common], help="nbdime's diff of two versions of a notebook"
+    )
+    diff.add_argument("path", metavar="PATH")
+    diff.add_argument(
+        "base", metavar="BASE", nargs="?", default=LATEST, help="version id or 'latest' (default)"
+    )
+    diff.add_argument(
+        "remote",
+        metavar="REMOTE",
+        nargs="?",
+        help="version id, 'latest' or 'current' (the file now; default for workspace files)",
+    )
+    area_option(diff)
+    diff.add_argument(
+        "--exit-code", action="store_true", help="exit with 1 when the two sides differ"
+    )
+    diff.set_defaults(run=Command.diff)
+
+    restore = commands.add_parser(
+        "restore",
+        parents=[common],
+        help="write a version over the workspace file (archived as a new version, if its type is)",
+    )
+    restore.add_argument("path", metavar="PATH")
+    restore.add_argument("version", metavar="VERSION")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite a file that is not archived (its content is then lost)",
+    )
+    restore.set_defaults(run=Command.restore)
+
+    publish = commands.add_parser(
+        "publish", parents=[common], help="publish a notebook (a new published version)"
+    )
+    publish.add_argument("path", metavar="PATH", help="the notebook file")
+    publish.add_argument(
+        "--as",
+        dest="as_path",
+        metavar="PUBLISHED_PATH",
+        help="publish under this path (default: its workspace path)",
+    )
+    publish.add_argument(
+        "--version", metavar="ID", help="publish this archived version of PATH instead"
+    )
+    publish.set_defaults(run=Command.publish)
+
+    clone = commands.add_parser(
+        "clone", parents=[common], help="copy an object (any version) from the store to a file"
+    )
+    clone.add_argument("bucket", metavar="BUCKET", help="a bucket, or s3://BUCKET/KEY")
+    clone.add_argument("key", metavar="KEY", nargs="?")
+    clone.add_argument("--version", metavar="ID", help="the version to clone (default latest)")
+    clone.add_argument("-o", "--output", metavar="TARGET", help="the file to write")
+    clone.add_argument("--force", action="store_true", help="overwrite TARGET if it exists")
+    clone.set_defaults(run=Command.clone)
+    return parser
+
+
+def _limit(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not 1 <= number <= 1000:
+        raise argparse.ArgumentTypeError("must be between 1 and 1000")
+    return number
+
+
+def config_overrides(extra: list[str]) -> Config:
+    """The configuration given as ``--BookstoreSettings.<name>=<value>`` options;
+    :class:`CommandError` for any other unknown option."""
+    unknown = [arg for arg in extra if not _CONFIG_OPTION.match(arg)]
+    if unknown:
+        hint = ""
+        if any(arg.startswith("--BookstoreSettings.") for arg in unknown):
+            hint = " (write a setting as --BookstoreSettings.<name>=<value>)"
+        raise CommandError(f"unrecognized arguments: {' '.join(unknown)}{hint}", EXIT_USAGE)
+    settings = set(BookstoreSettings.class_trait_names(config=True))
+    for arg in extra:
+        name = arg.partition("=")[0].partition(".")[2]
+        if name not in settings:
+            raise CommandError(
+                f"BookstoreSettings has no setting {name!r} (see the README's configuration "
+                "reference)",
+                EXIT_USAGE,
+            )
+    loader = KVArgParseConfigLoader(argv=extra, classes=[BookstoreSettings])
+    return loader.load_config()

@@ -1,0 +1,361 @@
+"""Configuration of bookstore: :class:`BookstoreSettings` and :func:`validate_bookstore`.
+
+Set these in ``jupyter_server_config.py``::
+
+    c.BookstoreSettings.s3_bucket = "my-notebooks"
+
+or on the command line (``jupyter lab --BookstoreSettings.s3_bucket=my-notebooks``).
+The S3 settings also read ``JPYNB_S3_*`` environment variables; explicit
+configuration wins over the environment.
+
+bookstore 2.x documented ``~/.jupyter/jupyter_notebook_config.py``, which jupyter_server
+2 does not read: :func:`load_legacy_settings` reads the ``BookstoreSettings`` section (and
+only that) of ``jupyter_notebook_config.py``/``.json`` on Jupyter's config path, for the
+server and the tools without one to apply beneath their own configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_core.paths import jupyter_data_dir
+from traitlets import Bool, Float, Integer, List, TraitError, Type, Unicode, default, validate
+from traitlets.config import Application, Config, LoggingConfigurable
+
+from .errors import NotAllowed
+from .keys import published_key_prefix, server_username, workspace_key_prefix
+from .tokens import MAX_PAGE_SIZE
+
+if TYPE_CHECKING:
+    from .stores.base import ObjectStore, StoreStatus
+
+__all__ = [
+    "ENV_VARS",
+    "LEGACY_CONFIG_FILE",
+    "BookstoreSettings",
+    "LegacySettings",
+    "load_legacy_settings",
+    "validate_bookstore",
+]
+
+#: Setting name -> the environment variable it falls back to.
+ENV_VARS = {
+    "s3_access_key_id": "JPYNB_S3_ACCESS_KEY_ID",
+    "s3_secret_access_key": "JPYNB_S3_SECRET_ACCESS_KEY",
+    "s3_endpoint_url": "JPYNB_S3_ENDPOINT_URL",
+    "s3_region_name": "JPYNB_S3_REGION_NAME",
+    "s3_bucket": "JPYNB_S3_BUCKET",
+}
+
+
+def _env(setting: str, fallback: str = "") -> str:
+    return os.environ.get(ENV_VARS[setting], fallback)
+
+
+class BookstoreSettings(LoggingConfigurable):
+    """Configuration for archival, publishing, cloning and history.
+
+    Settings include storage prefixes, the store to use (S3 or the embedded local
+    store), S3 authentication and endpoint, and resource limits.  S3 credentials may
+    be left unset: botocore's usual chain (``AWS_*`` variables, profiles, instance
+    roles) then applies.
+    """
+
+    workspace_prefix = Unicode(
+        "workspace",
+        help="""Key prefix under which every save of a notebook is archived as a version.
+        May contain ``{username}``, replaced by the server's user (e.g. JupyterHub's
+        ``JUPYTERHUB_USER``), so one bucket can serve a whole hub.""",
+    ).tag(config=True)
+
+    published_prefix = Unicode(
+        "published",
+        help="Key prefix under which published notebooks are stored.",
+    ).tag(config=True)
+
+    s3_access_key_id = Unicode(
+        help="""S3 access key id. Environment variable: JPYNB_S3_ACCESS_KEY_ID.
+        Empty: botocore's credential chain (AWS_* variables, profiles, instance roles).""",
+    ).tag(config=True)
+
+    s3_secret_access_key = Unicode(
+        help="""S3 secret access key. Environment variable: JPYNB_S3_SECRET_ACCESS_KEY.
+        Empty: botocore's credential chain.""",
+    ).tag(config=True)
+
+    s3_endpoint_url = Unicode(
+        help="""S3 endpoint URL, e.g. ``http://127.0.0.1:8333`` for a local SeaweedFS or
+        MinIO. Environment variable: JPYNB_S3_ENDPOINT_URL. Empty: AWS S3 itself.""",
+    ).tag(config=True)
+
+    s3_region_name = Unicode(
+        help="S3 region. Environment variable: JPYNB_S3_REGION_NAME. Default: us-east-1.",
+    ).tag(config=True)
+
+    s3_bucket = Unicode(
+        help="""S3 bucket holding workspace and published notebooks; it should have
+        versioning enabled. Environment variable: JPYNB_S3_BUCKET. Empty: use the
+        embedded local store instead of S3.""",
+    ).tag(config=True)
+
+    max_threads = Integer(
+        16,
+        help="""Most S3 requests (or local-store disk operations) in flight at once; also
+        the size of the S3 connection pool.""",
+    ).tag(config=True)
+
+    enable_s3_cloning = Bool(
+        True,
+        help="Allow cloning notebooks from the store into the workspace.",
+    ).tag(config=True)
+
+    clone_allowed_buckets = List(
+        Unicode(),
+        default_value=[],
+        help="""Buckets whose objects may be cloned into the workspace; a clone from any
+        other bucket is refused (403). Empty: only the configured bucket (``s3_bucket``,
+        or ``local_store_bucket`` for the embedded store). The server's S3 credentials
+        must be able to read every bucket listed.""",
+    ).tag(config=True)
+
+    fs_cloning_basedir = Unicode(
+        "",
+        help="""Absolute path of a directory whose files may be cloned into the workspace
+        (``/bookstore/fs-clone``). Empty: file-system cloning is off.""",
+    ).tag(config=True)
+
+    store_class = Type(
+        default_value=None,
+        klass="bookstore.stores.base.ObjectStore",
+        allow_none=True,
+        help="""The object store backend, a subclass of
+        ``bookstore.stores.base.ObjectStore``. Default: ``bookstore.stores.s3.S3Store``
+        when ``s3_bucket`` is set, else ``bookstore.stores.local.LocalStore``.""",
+    ).tag(config=True)
+
+    local_store_dir = Unicode(
+        help="""Directory of the embedded local store, used when no ``s3_bucket`` is set.
+        Default: ``bookstore`` under the Jupyter data directory
+        (``jupyter --data-dir``).""",
+    ).tag(config=True)
+
+    local_store_bucket = Unicode(
+        "local",
+        help="""The bucket name by which the embedded local store is addressed, e.g. in
+        ``s3://local/published/a.ipynb`` and as ``s3_bucket`` when cloning.""",
+    ).tag(config=True)
+
+    archive_file_types = List(
+        Unicode(),
+        default_value=["notebook"],
+        help="""Jupyter contents types whose saves are archived: ``notebook``, ``file``.
+        An empty list turns archiving off.""",
+    ).tag(config=True)
+
+    archive_spool_dir = Unicode(
+        "",
+        help="""Local directory where each save waits until it is archived (it survives
+        store outages and server crashes). Empty: ``bookstore-spool/<id of the server's
+        root dir>`` under the Jupyter data directory.""",
+    ).tag(config=True)
+
+    archive_retry_max_delay = Float(
+        30.0,
+        help="""Longest wait, in seconds, between two attempts to archive while the store
+        is unavailable (the wait doubles from 0.25 s up to this).""",
+    ).tag(config=True)
+
+    enable_checkpoints = Bool(
+        True,
+        help="""Serve bookstore's versions as Jupyter checkpoints: JupyterLab's and Notebook
+        7's File > "Revert Notebook to Checkpoint" list and restore them, "Save and create
+        checkpoint" makes a version, nbdime's "diff against checkpoint" uses the newest.
+        Needs archiving and an async contents manager (Jupyter's default). Files that are
+        not archived keep Jupyter's own checkpoints. False: Jupyter's own checkpoints
+        (``.ipynb_checkpoints``) for every file.""",
+    ).tag(config=True)
+
+    max_checkpoints = Integer(
+        100,
+        help="""How many (1 to 1000) of a file's newest versions are listed as checkpoints
+        (the whole history stays available through
+        ``/api/bookstore/workspace/{path}/versions``).""",
+    ).tag(config=True)
+
+    checkpoint_timeout = Float(
+        10.0,
+        help="""Seconds "Save and create checkpoint" and a restore wait for the save to be
+        archived as a version. When the store is slower or down, creating a checkpoint
+        answers the placeholder checkpoint "bookstore-pending" and a restore answers
+        without the new version id; the save itself is kept and archived later.""",
+    ).tag(config=True)
+
+    archive_shutdown_timeout = Float(
+        5.0,
+        help="""Seconds a stopping server waits for pending archives; what is left stays
+        in the spool and is archived at the next start.""",
+    ).tag(config=True)
+
+    @default("s3_access_key_id")
+    def _default_access_key_id(self) -> str:
+        return _env("s3_access_key_id")
+
+    @default("s3_secret_access_key")
+    def _default_secret_access_key(self) -> str:
+        return _env("s3_secret_access_key")
+
+    @default("s3_endpoint_url")
+    def _default_endpoint_url(self) -> str:
+        return _env("s3_endpoint_url")
+
+    @default("s3_region_name")
+    def _default_region_name(self) -> str:
+        return _env("s3_region_name", "us-east-1")
+
+    @default("s3_bucket")
+    def _default_bucket(self) -> str:
+        return _env("s3_bucket")
+
+    @default("local_store_dir")
+    def _default_local_store_dir(self) -> str:
+        return str(Path(jupyter_data_dir()) / "bookstore")
+
+    @validate("max_checkpoints")
+    def _validate_max_checkpoints(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if not 1 <= value <= MAX_PAGE_SIZE:
+            raise TraitError(f"max_checkpoints must be from 1 to {MAX_PAGE_SIZE}, not {value}")
+        return value
+
+    @validate("checkpoint_timeout")
+    def _validate_checkpoint_timeout(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not value >= 0:
+            raise TraitError(f"checkpoint_timeout must be 0 or more seconds, not {value}")
+        return value
+
+    @validate("max_threads")
+    def _validate_max_threads(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"max_threads must be at least 1, not {value}")
+        return value
+
+    @property
+    def uses_s3(self) -> bool:
+        """True when a bucket is configured, i.e. S3 rather than the embedded store."""
+        return bool(self.s3_bucket)
+
+    @property
+    def fs_cloning_usable(self) -> bool:
+        """True when ``fs_cloning_basedir`` is an absolute, existing directory."""
+        basedir = self.fs_cloning_basedir
+        return bool(basedir) and os.path.isabs(basedir) and os.path.isdir(basedir)
+
+    def resolve_store_class(self) -> type[ObjectStore]:
+        """The store backend class to use with this configuration."""
+        if self.store_class is not None:
+            return self.store_class
+        if self.uses_s3:
+            from .stores.s3 import S3Store
+
+            return S3Store
+        from .stores.local import LocalStore
+
+        return LocalStore
+
+    def make_store(self, **kwargs: Any) -> ObjectStore:
+        """Instantiate (but not start) the configured store."""
+        return self.resolve_store_class()(settings=self, **kwargs)
+
+
+def _usable(prefix: Callable[[], str]) -> bool:
+    """True when the prefix decision ``prefix`` gives a key (not :class:`NotAllowed`)."""
+    try:
+        prefix()
+    except NotAllowed:
+        return False
+    return True
+
+
+def validate_bookstore(
+    settings: BookstoreSettings, status: StoreStatus | None = None
+) -> dict[str, bool]:
+    """Check which features are usable with ``settings``.
+
+    Without ``status`` only the configuration is judged; with the result of the
+    store's :meth:`~bookstore.stores.base.ObjectStore.check`, a feature that needs the
+    store is valid only when the store is usable, and archiving only when the bucket
+    keeps versions.
+
+    Returns the dict ``{"bookstore_valid", "archive_valid", "history_valid",
+    "publish_valid", "s3_clone_valid", "fs_clone_valid"}`` of booleans.
+    """
+    if settings.store_class is not None or settings.uses_s3:
+        store_configured = True
+    else:
+        store_configured = os.path.isabs(settings.local_store_dir)
+    store_ok = store_configured and (status is None or status.usable)
+    history_ok = status is None or status.versioned
+    workspace_ok = _usable(
+        lambda: workspace_key_prefix(settings.workspace_prefix, server_username())
+    )
+    return {
+        "bookstore_valid": store_ok,
+        "archive_valid": store_ok
+        and history_ok
+        and workspace_ok
+        and bool(settings.archive_file_types),
+        "history_valid": store_ok and history_ok and workspace_ok,
+        "publish_valid": store_ok
+        and _usable(lambda: published_key_prefix(settings.published_prefix)),
+        "s3_clone_valid": store_ok and settings.enable_s3_cloning,
+        "fs_clone_valid": settings.fs_cloning_usable,
+    }
+
+
+#: The config file of the classic notebook server, where bookstore 2.x kept its settings.
+LEGACY_CONFIG_FILE = "jupyter_notebook_config"
+
+
+@dataclass(frozen=True)
+class LegacySettings:
+    """The ``BookstoreSettings`` section of the ``jupyter_notebook_config`` files found,
+    and those files (empty when none sets anything)."""
+
+    config: Config = field(default_factory=Config)
+    files: tuple[str, ...] = ()
+
+    def beneath(self, config: Config) -> Config:
+        """``config`` with these settings added where it sets nothing itself (a value of
+        ``config`` wins)."""
+        merged = Config({"BookstoreSettings": Config(self.config)})
+        merged.merge(config)
+        return merged
+
+    def advice(self) -> str:
+        """The log line that suggests moving the settings."""
+        return (
+            f"bookstore: read BookstoreSettings from {', '.join(self.files)}; Jupyter Server "
+            "reads jupyter_server_config.py (or .json): move them there (a value set there "
+            "or on the command line wins)."
+        )
+
+
+def load_legacy_settings(paths: list[str], log: Any = None) -> LegacySettings:
+    """The ``BookstoreSettings`` of ``jupyter_notebook_config.py``/``.json`` in the config
+    directories ``paths`` (highest priority first, as ``jupyter --paths`` lists them).
+
+    Only that section is taken; a file that fails to load is logged and skipped, as
+    Jupyter does.
+    """
+    reader = Application(log=log) if log is not None else Application()
+    reader.load_config_file(LEGACY_CONFIG_FILE, path=paths)
+    section = reader.config.get("BookstoreSettings")
+    if not isinstance(section, Config) or not section:
+        return LegacySettings()
+    return LegacySettings(Config(section), tuple(reader.loaded_config_files))

@@ -1,0 +1,108 @@
+"""The areas of a store, as the settings define them: the workspace (archived saves) and
+the published notebooks.
+
+:class:`StoreAreas` turns :class:`~bookstore.config.BookstoreSettings` into the objects
+that work on one area: a :class:`~bookstore.core.history.History`, a
+:class:`~bookstore.core.publish.Publisher`, an :class:`~bookstore.core.clone.S3CloneSource`.
+The server extension (:mod:`bookstore.server`) and the tools that run without a server
+(the ``jupyter bookstore`` command, the papermill handler; see :mod:`bookstore.standalone`)
+share it, so both read and write the same keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from ..config import BookstoreSettings
+from ..errors import NotAllowed
+from ..keys import published_key_prefix, server_username, workspace_key_prefix
+from ..stores.base import ObjectStore
+from .clone import FileSystemSource, S3CloneSource
+from .history import History
+from .publish import Publisher
+
+__all__ = ["AREAS", "StoreAreas"]
+
+#: The names of the areas.
+AREAS = ("workspace", "published")
+
+
+class StoreAreas:
+    """The workspace and published areas of the store that ``open_store`` returns started.
+
+    ``known_lineage`` answers, for a workspace key, the rename lineage an archiver
+    already knows (saving a HEAD per listing); ``None`` when nothing archives here.
+    """
+
+    def __init__(
+        self,
+        settings: BookstoreSettings,
+        open_store: Callable[[], Awaitable[ObjectStore]],
+        *,
+        known_lineage: Callable[[str], dict[str, str] | None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._open_store = open_store
+        self._known_lineage = known_lineage
+
+    def workspace_prefix(self) -> str:
+        """The workspace prefix of this server's user as a key (``{username}`` expanded);
+        :class:`NotAllowed` when it is empty or unsafe."""
+        return workspace_key_prefix(self.settings.workspace_prefix, server_username())
+
+    def published_prefix(self) -> str:
+        """The published prefix as a key; :class:`NotAllowed` when it is empty or unsafe."""
+        return published_key_prefix(self.settings.published_prefix)
+
+    def key_prefix(self, area: str) -> str:
+        """The key prefix of ``area`` (``"workspace"`` or ``"published"``)."""
+        if area == "published":
+            return self.published_prefix()
+        return self.workspace_prefix()
+
+    async def history(self, area: str) -> History:
+        """The :class:`~bookstore.core.history.History` of ``"workspace"`` or
+        ``"published"``; :class:`NotAllowed` when that prefix is unusable."""
+        if area == "published":
+            return History(await self._open_store(), self.published_prefix(), area=area)
+        prefix = self.workspace_prefix()
+        return History(
+            await self._open_store(),
+            prefix,
+            area=area,
+            follows_renames=True,
+            known_lineage=self._known_lineage,
+        )
+
+    async def publisher(self) -> Publisher:
+        """A :class:`~bookstore.core.publish.Publisher` on the started store;
+        :class:`NotAllowed` when ``published_prefix`` is unusable."""
+        published_prefix = self.published_prefix()
+        try:
+            workspace_prefix: str | None = self.workspace_prefix()
+        except NotAllowed:
+            workspace_prefix = None
+        return Publisher(
+            await self._open_store(),
+            published_prefix=published_prefix,
+            workspace_prefix=workspace_prefix,
+        )
+
+    async def s3_clone_source(self) -> S3CloneSource:
+        """Where clones come from; :class:`NotAllowed` when ``enable_s3_cloning`` is off."""
+        if not self.settings.enable_s3_cloning:
+            raise NotAllowed(
+                "Cloning from the store is turned off "
+                "(BookstoreSettings.enable_s3_cloning is False)."
+            )
+        return S3CloneSource(await self._open_store(), list(self.settings.clone_allowed_buckets))
+
+    def file_system_source(self) -> FileSystemSource:
+        """Files that may be cloned; :class:`NotAllowed` unless ``fs_cloning_basedir`` is
+        an absolute, existing directory."""
+        if not self.settings.fs_cloning_usable:
+            raise NotAllowed(
+                "Cloning from the file system is turned off on this server "
+                "(BookstoreSettings.fs_cloning_basedir is not an existing absolute directory)."
+            )
+        return FileSystemSource(self.settings.fs_cloning_basedir)

@@ -1,0 +1,134 @@
+"""The catalog: everything published, by path, with its latest version.
+
+:meth:`Catalog.page` lists the published notebooks whose path starts with a prefix
+and contains a text (any case), in path order, a page at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ..errors import InvalidPath, ObjectNotFound
+from ..keys import normalize_path
+from ..stores.base import ObjectInfo, Page
+from ..tokens import INVALID_TOKEN, MAX_PAGE_SIZE, decode_token, encode_token, usable_page_token
+from .history import History
+
+__all__ = ["Catalog", "CatalogItem", "catalog_prefix"]
+
+
+@dataclass(frozen=True)
+class CatalogItem:
+    """A published notebook: its path and the latest published version."""
+
+    path: str
+    key: str
+    bucket: str
+    version_id: str
+    last_modified: datetime
+    size: int
+    etag: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``last_modified`` stays a datetime for the encoder)."""
+        return {
+            "path": self.path,
+            "key": self.key,
+            "bucket": self.bucket,
+            "version_id": self.version_id,
+            "last_modified": self.last_modified,
+            "size": self.size,
+            "etag": self.etag,
+        }
+
+
+def catalog_prefix(prefix: str) -> str:
+    """A path prefix to list by, as given (``reports/`` lists a folder, ``rep`` every
+    path starting so); refuses absolute or escaping prefixes (:class:`InvalidPath`)."""
+    if prefix.startswith("/"):
+        raise InvalidPath("'prefix' must be relative, e.g. 'reports/'.")
+    normalized = normalize_path(prefix, what="prefix")
+    if normalized and prefix.endswith("/"):
+        normalized += "/"
+    return normalized
+
+
+class Catalog:
+    """The published notebooks of ``history`` (the published area)."""
+
+    def __init__(self, history: History) -> None:
+        self.history = history
+
+    async def page(
+        self, prefix: str = "", query: str = "", *, limit: int = 50, token: str | None = None
+    ) -> Page[CatalogItem]:
+        """Up to ``limit`` published notebooks whose path starts with ``prefix`` (see
+        :func:`catalog_prefix`) and contains ``query`` (any case).  The token is (store
+        token, entries of that store page consumed)."""
+        prefix = catalog_prefix(prefix)
+        query = query.strip().lower()
+        listing = [prefix, query]
+        store_token, consumed = _decode_catalog_token(token, listing) if token else (None, 0)
+        root = self.history.key_for("") + "/"
+        found: list[ObjectInfo] = []
+        next_token: str | None = None
+        while True:
+            page = await self.history.store.list_keys(
+                root + prefix, limit=MAX_PAGE_SIZE if query else consumed + limit, token=store_token
+            )
+            entries = page.items[consumed:]
+            for index, info in enumerate(entries):
+                path = info.key[len(root) :]
+                if query and query not in path.lower():
+                    continue
+                if len(found) == limit:
+                    next_token = _encode_catalog_token(listing, store_token, consumed + index)
+                    break
+                found.append(info)
+            if next_token is not None or page.next_token is None:
+                break
+            store_token, consumed = page.next_token, 0
+            if len(found) == limit:
+                next_token = _encode_catalog_token(listing, store_token, 0)
+                break
+        items = await asyncio.gather(*(self._item(info, root) for info in found))
+        return Page(items=[item for item in items if item is not None], next_token=next_token)
+
+    async def _item(self, info: ObjectInfo, root: str) -> CatalogItem | None:
+        if info.version_id is None:
+            # S3 key listings do not report version ids: ask for each (concurrently).
+            try:
+                info = await self.history.store.head(info.key)
+            except ObjectNotFound:
+                return None  # unpublished in the meantime
+        return CatalogItem(
+            path=info.key[len(root) :],
+            key=info.key,
+            bucket=self.history.store.bucket,
+            version_id=str(info.version_id),
+            last_modified=info.last_modified,
+            size=info.size,
+            etag=info.etag,
+        )
+
+
+def _encode_catalog_token(listing: list[str], store_token: str | None, consumed: int) -> str:
+    return encode_token({"r": listing, "t": store_token, "n": consumed})
+
+
+def _decode_catalog_token(token: str, listing: list[str]) -> tuple[str | None, int]:
+    data = decode_token(token)
+    store_token = data.get("t")
+    consumed = data.get("n")
+    if (
+        data.get("r") != listing
+        or not (store_token is None or usable_page_token(store_token))
+        or not isinstance(consumed, int)
+        or isinstance(consumed, bool)
+        or not 0 <= consumed <= MAX_PAGE_SIZE
+    ):
+        raise InvalidPath(INVALID_TOKEN)
+    return store_token, consumed

@@ -1,0 +1,160 @@
+"""The history routes: versions, one version, diffs and restore of workspace files;
+the same for published notebooks, plus the published catalog."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from ...core.diff import diff_refs, diff_versions
+from ...core.history import History, area_path
+from ...keys import check_version_id
+from ...tokens import parse_limit
+from .base import BookstoreAPIHandler
+
+__all__ = [
+    "DiffHandler",
+    "PublishedCatalogHandler",
+    "PublishedDiffHandler",
+    "PublishedNotebookHandler",
+    "PublishedVersionHandler",
+    "PublishedVersionsHandler",
+    "VersionHandler",
+    "VersionsHandler",
+    "WorkspaceVersionHandler",
+]
+
+
+class _HistoryHandler(BookstoreAPIHandler):
+    """Shared by the history routes of one area."""
+
+    area: ClassVar[str] = "workspace"
+
+    async def history(self) -> History:
+        """The :class:`History` of this handler's area (403 when it is not configured)."""
+        return await self.services.history(self.area)
+
+
+class VersionsHandler(_HistoryHandler):
+    """``GET /api/bookstore/{area}/{path}/versions``: the versions, newest first."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        """Answer ``{"path", "versions", "next_token"}``."""
+        path = area_path(self.area, path)
+        limit = parse_limit(self.get_query_argument("limit", None), 100)
+        token = self.get_query_argument("page_token", None) or None
+        history = await self.history()
+        page = await history.list_versions(path, limit=limit, token=token)
+        self.finish_json(
+            {
+                "path": path,
+                "versions": [item.to_dict() for item in page.items],
+                "next_token": page.next_token,
+            }
+        )
+
+
+class VersionHandler(_HistoryHandler):
+    """``GET /api/bookstore/{area}/{path}/versions/{id}``: one version's content."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str, version_id: str) -> None:
+        """Answer a read-only contents model of the version."""
+        path = area_path(self.area, path)
+        check_version_id(version_id)
+        history = await self.history()
+        content = self.query_flag("content")
+        self.finish_json(await history.read_model(path, version_id, content=content))
+
+
+class WorkspaceVersionHandler(VersionHandler):
+    """Also ``POST``: restore the version into the workspace."""
+
+    @web.authenticated
+    @authorized
+    async def post(self, path: str, version_id: str) -> None:
+        """Write the version over the file; answer what was restored and the new version."""
+        path = area_path(self.area, path)
+        check_version_id(version_id)
+        result = await self.services.restore(path, version_id)
+        self.finish_json(result.to_dict())
+
+
+class DiffHandler(_HistoryHandler):
+    """``GET /api/bookstore/{area}/{path}/diff?base=&remote=``: an nbdime diff."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        """Answer the diff, its summary and the base notebook."""
+        path = area_path(self.area, path)
+        base, remote = diff_refs(
+            self.area,
+            path,
+            self.get_query_argument("base", None),
+            self.get_query_argument("remote", None),
+        )
+        content = self.query_flag("content")
+        history = await self.history()
+        result = await diff_versions(
+            history, path, base, remote, self.services.writer.current_notebook
+        )
+        self.finish_json(result.to_dict(path, content=content))
+
+
+class PublishedVersionsHandler(VersionsHandler):
+    """Versions of a published notebook."""
+
+    area = "published"
+
+
+class PublishedVersionHandler(VersionHandler):
+    """One version of a published notebook."""
+
+    area = "published"
+
+
+class PublishedDiffHandler(DiffHandler):
+    """Diffs between versions of a published notebook."""
+
+    area = "published"
+
+
+class PublishedNotebookHandler(_HistoryHandler):
+    """``GET /api/bookstore/published/{path}``: the latest published version."""
+
+    area = "published"
+
+    @web.authenticated
+    @authorized
+    async def get(self, path: str) -> None:
+        """Answer a read-only contents model (404 when not published)."""
+        path = area_path(self.area, path)
+        history = await self.history()
+        content = self.query_flag("content")
+        self.finish_json(await history.read_model(path, None, content=content))
+
+
+class PublishedCatalogHandler(BookstoreAPIHandler):
+    """``GET /api/bookstore/published``: everything published, in path order."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Answer ``{"items", "next_token"}``; ``prefix`` and ``q`` filter by path."""
+        limit = parse_limit(self.get_query_argument("limit", None), 50)
+        token = self.get_query_argument("page_token", None) or None
+        prefix = self.get_query_argument("prefix", "")
+        query = self.get_query_argument("q", "")
+        catalog = await self.services.catalog()
+        page = await catalog.page(prefix, query, limit=limit, token=token)
+        items = [
+            {**item.to_dict(), "clone_url": self.clone_url(item.bucket, item.key, item.version_id)}
+            for item in page.items
+        ]
+        self.finish_json({"items": items, "next_token": page.next_token})

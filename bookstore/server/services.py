@@ -1,0 +1,144 @@
+"""What the server's handlers call: one :class:`BookstoreServices` per Jupyter server.
+
+It holds the configuration, the one store the whole server shares (started on first
+use, closed at shutdown), the store's areas, the archiver and the workspace writer, and
+answers the few questions that need several of them (the feature flags, a restore).
+:class:`~bookstore.server.app.BookstoreApp` builds it and puts it in the tornado settings
+under :data:`SERVICES_KEY`; handlers never import the app.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .._version import __version__
+from ..config import BookstoreSettings, validate_bookstore
+from ..core.archive import Archiver
+from ..core.areas import StoreAreas
+from ..core.catalog import Catalog
+from ..core.clone import FileSystemSource, S3CloneSource
+from ..core.history import History
+from ..core.publish import Publisher
+from ..core.restore import RestoreResult, Written, restore
+from ..stores.base import ObjectStore, StoreStarter, StoreStatus
+from .workspace import WorkspaceWriter
+
+__all__ = ["SERVICES_KEY", "BookstoreServices"]
+
+#: The tornado settings key of the server's :class:`BookstoreServices`.
+SERVICES_KEY = "bookstore_services"
+
+
+class BookstoreServices:
+    """bookstore inside one Jupyter server: store, areas, archiver and workspace.
+
+    ``archiver`` is None when archiving is off (no archived types, or no usable
+    workspace prefix); it is set by the app once the contents manager's hooks are in.
+    """
+
+    def __init__(
+        self,
+        settings: BookstoreSettings,
+        store: ObjectStore,
+        writer: WorkspaceWriter,
+        log: logging.Logger | logging.LoggerAdapter[Any],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.writer = writer
+        self.log = log
+        self.archiver: Archiver | None = None
+        self._starter = StoreStarter(store)
+        self._last_status: StoreStatus | None = None
+        self.areas = StoreAreas(settings, self.ready_store, known_lineage=self._known_lineage)
+
+    def _known_lineage(self, key: str) -> dict[str, str] | None:
+        archiver = self.archiver
+        return archiver.known_lineage(key) if archiver is not None else None
+
+    # -- the store --------------------------------------------------------------------
+
+    async def ready_store(self) -> ObjectStore:
+        """The started store; starts it on first call (concurrent callers share one start)."""
+        return await self._starter.ready()
+
+    async def store_status(self) -> StoreStatus:
+        """Probe the store now, logging when its state changes."""
+        status = await self._starter.status()
+        if status != self._last_status:
+            self._log_status(status)
+        self._last_status = status
+        return status
+
+    def _log_status(self, status: StoreStatus) -> None:
+        where = f"{status.backend} store, bucket {status.bucket!r} ({status.location})"
+        if not status.usable:
+            self.log.error("bookstore: %s is not usable: %s", where, status.error)
+        elif not status.versioned:
+            self.log.warning(
+                "bookstore: %s has versioning %s: each archive overwrites the last one and "
+                "no history is kept. Enable versioning on the bucket.",
+                where,
+                status.versioning,
+            )
+        else:
+            self.log.info("bookstore: using %s with versioning enabled", where)
+
+    async def close(self) -> None:
+        """Close the store if it was started."""
+        await self._starter.close()
+
+    # -- what the routes ask ------------------------------------------------------------
+
+    async def features(self) -> dict[str, Any]:
+        """The ``GET /api/bookstore`` document: release, feature flags and store state."""
+        status = await self.store_status()
+        return {
+            "release": __version__,
+            "features": validate_bookstore(self.settings, status),
+            "store": status.to_dict(),
+            "archive": self.archive_status(),
+        }
+
+    def archive_status(self) -> dict[str, Any]:
+        """The archiver's state (``{"enabled": false}`` when archiving is off)."""
+        if self.archiver is None:
+            return {"enabled": False}
+        return {"enabled": True, **self.archiver.status()}
+
+    async def history(self, area: str) -> History:
+        """The history of ``"workspace"`` or ``"published"`` (NotAllowed when it is off)."""
+        return await self.areas.history(area)
+
+    async def catalog(self) -> Catalog:
+        """The published notebooks (NotAllowed when publishing is off)."""
+        return Catalog(await self.areas.history("published"))
+
+    async def publisher(self) -> Publisher:
+        """Publish and unpublish (NotAllowed when publishing is off)."""
+        return await self.areas.publisher()
+
+    async def s3_clone_source(self) -> S3CloneSource:
+        """Objects that may be cloned (NotAllowed when cloning from the store is off)."""
+        return await self.areas.s3_clone_source()
+
+    def fs_clone_source(self) -> FileSystemSource:
+        """Files that may be cloned (NotAllowed when ``fs_cloning_basedir`` is unusable)."""
+        return self.areas.file_system_source()
+
+    async def restore(self, path: str, version_id: str) -> RestoreResult:
+        """Write a version of ``path`` over the workspace file; the save becomes a new
+        version (its id once archived, within ``checkpoint_timeout`` seconds)."""
+        return await restore(await self.history("workspace"), path, version_id, self)
+
+    async def write_restored(self, path: str, body: bytes) -> Written:
+        """Save ``body`` as ``path`` through the contents manager and wait (at most
+        ``checkpoint_timeout``) for the archiver to make it a version."""
+        model = await self.writer.overwrite(path, body)
+        archiver = self.archiver
+        if archiver is None or not archiver.archives(path):
+            return Written("off", model=model)
+        if await archiver.flush(path, self.settings.checkpoint_timeout):
+            return Written("archived", model=model)
+        return Written("pending", model=model)
