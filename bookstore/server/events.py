@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from ..core.archive import Archiver
@@ -35,32 +35,50 @@ class ContentsEventListener:
         event_logger.add_listener(schema_id=contents_manager.event_schema_id, listener=self)
         return True
 
-    async def __call__(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
-        """A contents event: record a rename or a delete."""
-        action = data.get("action")
-        if action not in {"rename", "delete"}:
-            return
-        archiver = self.archiver
+    def __call__(
+        self, logger: Any, schema_id: str, data: dict[str, Any]
+    ) -> Coroutine[Any, Any, None]:
+        """A contents event.  A rename or delete of an archived file is recorded at once,
+        while Jupyter handles the request (so a save that follows queues after it); the
+        files below a renamed or deleted folder are recorded by the coroutine returned,
+        which jupyter_events runs as a task."""
+        action = str(data.get("action"))
         path = str(data.get("path", "")).strip("/")
         old = str(data.get("source_path", "")).strip("/") if action == "rename" else path
+        if action not in {"rename", "delete"}:
+            return _done()
         try:
-            # The file itself first, before any await: later saves queue after it.
-            if archiver.archives(old):
-                if action == "rename":
-                    archiver.record_rename(old, path)
-                else:
-                    archiver.record_delete(old)
-            # A folder: every archived key under it (stored, or still waiting to be).
+            if self.archiver.archives(old):
+                self._record(action, old, path)
+        except Exception as exc:
+            self._warn(old, action, exc)
+        return self._record_below(action, old, path)
+
+    def _record(self, action: str, old: str, new: str) -> None:
+        if action == "rename":
+            self.archiver.record_rename(old, new)
+        else:
+            self.archiver.record_delete(old)
+
+    async def _record_below(self, action: str, old: str, new: str) -> None:
+        """Record the event for every archived key below the folder ``old`` (stored, or
+        still waiting to be)."""
+        archiver = self.archiver
+        try:
             folder = archiver.key_for(old) + "/"
             waiting = archiver.queued_keys(folder)
             store = await self._open_store()
             for key in sorted(waiting | set(await list_all_keys(store, folder))):
                 inner = key[len(folder) :]
-                if action == "rename":
-                    archiver.record_rename(f"{old}/{inner}", f"{path}/{inner}")
-                else:
-                    archiver.record_delete(f"{old}/{inner}")
+                self._record(action, f"{old}/{inner}", f"{new}/{inner}")
         except Exception as exc:
-            self.log.warning(
-                "bookstore: the history of %r may not follow its %s: %s", old, action, exc
-            )
+            self._warn(old, action, exc)
+
+    def _warn(self, path: str, action: str, exc: Exception) -> None:
+        self.log.warning(
+            "bookstore: the history of %r may not follow its %s: %s", path, action, exc
+        )
+
+
+async def _done() -> None:
+    """Nothing more to do."""

@@ -57,6 +57,10 @@ async def save(fetch_json: Any, path: str, notebook: dict[str, Any]) -> None:
 
 
 async def archived(app: BookstoreApp) -> None:
+    """Wait until bookstore heard every contents event (renames and deletes of folders
+    are recorded by a task) and archived everything."""
+    assert app.serverapp is not None
+    await app.serverapp.contents_manager.event_logger.gather_listeners()
     assert app.archiver is not None
     assert await app.archiver.drain(timeout=30)
 
