@@ -230,6 +230,27 @@ def _server_url(record: LiveNotebookRecord) -> str:
     return urlunsplit((scheme, netloc, path, "", "")).rstrip("/")
 
 
+def _process_exists(pid: int) -> bool:
+    """True when a process ``pid`` runs (the client imports no Jupyter package)."""
+    if os.name == "nt":  # pragma: no cover - Windows
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # type: ignore[attr-defined]
+        if not handle:
+            return False
+        ctypes.windll.kernel32.CloseHandle(handle)  # type: ignore[attr-defined]
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except OSError:
+        return False
+    return True
+
+
 class KernelInfo:
     """A kernel as the sessions and kernels APIs describe it.
 
@@ -266,6 +287,18 @@ class KernelInfo:
 
     def __repr__(self) -> str:
         return f"KernelInfo({json.dumps(self.model)})"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the kernels' fields are (bookstore 2.x compared them so)."""
+        if not isinstance(other, KernelInfo):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.id, self.name, self.last_activity, self.execution_state, self.connections)
 
 
 class NotebookSession:
@@ -307,6 +340,22 @@ class NotebookSession:
 
     def __repr__(self) -> str:
         return f"NotebookSession({json.dumps(self.model)})"
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when the sessions' document and kernel are (bookstore 2.x compared
+        ``path``, ``name``, ``type``, ``kernel`` and ``notebook``)."""
+        if not isinstance(other, NotebookSession):
+            return NotImplemented
+        return (self.path, self.name, self.type, self.kernel, self.notebook) == (
+            other.path,
+            other.name,
+            other.type,
+            other.kernel,
+            other.notebook,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.name, self.type, self.kernel))
 
 
 class NotebookClient:
@@ -579,8 +628,6 @@ class NotebookClientCollection:
         (``jpserver-*.json`` whose ``pid`` is alive), read without importing the server
         application (seconds in a kernel) and without deleting other servers' files.
         """
-        from jupyter_server.utils import check_pid
-
         directory = runtime_dir or _runtime_dir()
         try:
             names = sorted(os.listdir(directory))
@@ -596,7 +643,7 @@ class NotebookClientCollection:
             except (OSError, ValueError):
                 continue  # removed meanwhile, or being written
             pid = info.get("pid") if isinstance(info, dict) else None
-            if isinstance(pid, int) and check_pid(pid):
+            if isinstance(pid, int) and _process_exists(pid):
                 servers.append(info)
         return sorted(servers, key=lambda info: info["pid"])
 
