@@ -25,17 +25,25 @@ def free_port() -> int:
 
 
 class JupyterServer:
-    """A `jupyter server` subprocess on 127.0.0.1 with bookstore configured by arguments."""
+    """A `jupyter server` subprocess on 127.0.0.1 with bookstore configured by arguments
+    (``app``: ``server``, ``lab`` or ``notebook``, the Jupyter command that starts it)."""
 
     def __init__(
-        self, tmp_path: Path, settings: dict[str, Any], extra_args: tuple[str, ...] = ()
+        self,
+        tmp_path: Path,
+        settings: dict[str, Any],
+        extra_args: tuple[str, ...] = (),
+        *,
+        app: str = "server",
     ) -> None:
         self.port = free_port()
         self.root = tmp_path / "root"
         self.root.mkdir(exist_ok=True)
+        self.config_dir = tmp_path / "config"
+        self.config_dir.mkdir(exist_ok=True)
         self.args = [
             str(Path(sys.executable).parent / "jupyter"),
-            "server",
+            app,
             "--ip=127.0.0.1",
             f"--port={self.port}",
             "--no-browser",
@@ -53,7 +61,7 @@ class JupyterServer:
         self.env.update(
             JUPYTER_DATA_DIR=str(tmp_path / "data"),
             JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-            JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+            JUPYTER_CONFIG_DIR=str(self.config_dir),
         )
         #: The server's URL (with its base URL), ending in ``/``.
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -86,6 +94,28 @@ class JupyterServer:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+    def wait_archived(self, timeout: float = 60) -> None:
+        """Wait until the server's archiver has nothing pending (or fail after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.request("GET", "api/bookstore/archive")
+            if status["state"] == "ok" and status["pending"] == 0:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"saves still pending after {timeout} s: {status}")
+            time.sleep(0.05)
+
+    def request_page(self, path: str) -> int:
+        """The status of ``GET path`` (a page: the body is not read as JSON)."""
+        request = urllib.request.Request(
+            f"{self.url}{path}", headers={"Authorization": f"token {TOKEN}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return int(error.code)
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
