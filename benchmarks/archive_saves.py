@@ -165,7 +165,7 @@ def count_versions(s3: Any, key: str) -> int:
 
 def print_report(summary: dict[str, Any]) -> None:
     plain, archiving = summary["plain"], summary["archiving"]
-    rows = [("", "median ms", "p90 ms", "mean ms", "min ms", "max ms")]
+    rows: list[tuple[str, ...]] = [("", "median ms", "p90 ms", "mean ms", "min ms", "max ms")]
     for name, stats in (("plain", plain), ("archiving", archiving)):
         rows.append(
             (

@@ -120,7 +120,7 @@ def body_template() -> str:
     from tests.notebooks import make_notebook
 
     notebook = make_notebook("@SAVE@", cells=2, output_bytes=200)
-    return nbformat.writes(nbformat.from_dict(notebook))
+    return str(nbformat.writes(nbformat.from_dict(notebook)))
 
 
 async def fill(store: ObjectStore, keys: list[str], template: str) -> float:

@@ -66,12 +66,15 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import nbformat
 from _report import p90, print_rows
 from nbformat import v4
+
+if TYPE_CHECKING:
+    from playwright.async_api import ViewportSize
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +89,7 @@ IMAGE_EVERY = 5
 #: Code cells the saves edit, two per save.
 EDITED_CELLS = (2, 5, 9, 13, 18, 22, 26, 31)
 ADD_CELL_EVERY = 8
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 UI_TIMEOUT_MS = 60_000
 #: The classes of the main-area views (``src/views.ts``).
 DIFF_VIEW = "jp-bookstore-DiffView"
@@ -381,7 +384,7 @@ class Pair:
 
 def print_tables(pairs: list[Pair]) -> None:
     header = ("pair", "UI", "raw", "UI med", "p90", "dom med", "raw med", "p90", "ratio", "UI-raw")
-    rows = [header]
+    rows: list[tuple[str, ...]] = [header]
     summaries = [pair.summary() for pair in pairs]
     for pair, s in zip(pairs, summaries, strict=True):
         rows.append(
@@ -641,6 +644,7 @@ def run(rounds: int, work_dir: Path) -> dict[str, Any]:
         state = server.request("GET", "api/bookstore")
         if state["store"]["backend"] != "local" or not state["features"]["history_valid"]:
             raise RuntimeError(f"the server cannot serve histories: {state}")
+        assert server.process is not None
         print(f"jupyter server on :{server.port} (pid {server.process.pid}), local store")
         ids, size, seconds = save_versions(server)
         print(

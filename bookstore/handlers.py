@@ -13,4 +13,4 @@ def load_jupyter_server_extension(nb_app: Any) -> None:
     configurations); current Jupyter finds the extension by itself."""
     from .server.app import BookstoreApp
 
-    BookstoreApp._load_jupyter_server_extension(nb_app)
+    BookstoreApp._load_jupyter_server_extension(nb_app)  # type: ignore[no-untyped-call]

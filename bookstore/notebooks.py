@@ -84,7 +84,7 @@ def notebook_bytes(content: Any) -> bytes:
     sorted keys, a trailing newline).  So a notebook published from a contents model has
     the bytes, hence the ETag, of its save; and it can never arrive trusted."""
     validate_notebook(content)
-    text = nbjson.writes(nbformat.from_dict(content))
+    text: str = nbjson.writes(nbformat.from_dict(content))
     try:
         return (text + "\n").encode("utf-8")
     except UnicodeEncodeError:

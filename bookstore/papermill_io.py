@@ -94,7 +94,7 @@ from .errors import (
 )
 from .keys import normalize_path, s3_key
 from .notebooks import notebook_bytes
-from .stores.base import list_all_keys
+from .stores.base import StoredObject, list_all_keys
 from .timestamps import format_timestamp
 
 # papermill imports every registered handler's module on its own import: the store
@@ -414,7 +414,7 @@ class BookstoreHandler:
             ) from None
 
     @staticmethod
-    async def _get(session: _Session, url: BookstoreURL, key: str) -> tuple[Any, str]:
+    async def _get(session: _Session, url: BookstoreURL, key: str) -> tuple[StoredObject, str]:
         """The stored version ``url`` names and its key; in an area, a version saved
         under an older name of the file (before a rename) too."""
         if url.area is None:

@@ -58,7 +58,10 @@ def _spec() -> dict[str, Any]:
 
 @functools.cache
 def _registry() -> Registry[Any]:
-    return Registry().with_resource(SPEC_URI, DRAFT202012.create_resource(_spec()))
+    registry: Registry[Any] = Registry().with_resource(
+        SPEC_URI, DRAFT202012.create_resource(_spec())
+    )
+    return registry
 
 
 def spec_paths() -> list[str]:

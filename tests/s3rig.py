@@ -150,8 +150,7 @@ class SeaweedFS:
         """The S3 endpoint, ``http://127.0.0.1:<port>``."""
         return f"http://{_HOST}:{self.s3_port}"
 
-    @property
-    def running(self) -> bool:
+    def is_running(self) -> bool:
         """True while the server process is alive."""
         return self._process is not None and self._process.poll() is None
 
@@ -167,7 +166,7 @@ class SeaweedFS:
         (``setpriv --pdeathsig``), and a worker thread (``asyncio.to_thread``) that ends
         would take the server with it.
         """
-        if self.running:
+        if self.is_running():
             return
         if self.ports:
             self._launch()
@@ -460,7 +459,7 @@ class SeaweedFS:
                     path.unlink(missing_ok=True)
 
     def __repr__(self) -> str:
-        state = "running" if self.running else "stopped"
+        state = "running" if self.is_running() else "stopped"
         where = self.endpoint_url if self.ports else "no ports yet"
         return f"<SeaweedFS {state} {where}>"
 
@@ -498,6 +497,6 @@ def seaweedfs() -> Iterator[SeaweedFS]:
 @pytest.fixture
 def s3_prefix(seaweedfs: SeaweedFS) -> str:
     """A key prefix (``t-<hex>``) of this test's own in the session's shared buckets."""
-    if not seaweedfs.running:  # an earlier test stopped it and failed before restarting
+    if not seaweedfs.is_running():  # an earlier test stopped it and failed before restarting
         seaweedfs.start()
     return f"t-{uuid.uuid4().hex[:12]}"

@@ -11,6 +11,7 @@ import pytest
 
 from tests.jupyter_process import JupyterServer
 from tests.notebooks import first_cell, make_notebook
+from tests.s3rig import SeaweedFS
 
 
 @pytest.fixture
@@ -28,7 +29,7 @@ def server_factory(tmp_path: Path) -> Iterator[Any]:
 
 
 def test_sigkill_with_pending_archives_loses_nothing(
-    seaweedfs: Any, s3_prefix: str, tmp_path: Path, server_factory: Any
+    seaweedfs: SeaweedFS, s3_prefix: str, tmp_path: Path, server_factory: Any
 ) -> None:
     settings = seaweedfs.settings_dict(
         workspace_prefix=f"{s3_prefix}/workspace",

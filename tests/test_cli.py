@@ -32,6 +32,7 @@ import bookstore.stores.s3
 from bookstore.cli import EXIT_CODES, main
 from bookstore.standalone import StandaloneBookstore
 from tests.notebooks import first_cell, make_notebook
+from tests.s3rig import SeaweedFS
 from tests.server_fixtures import both_backends
 
 T = TypeVar("T")
@@ -312,7 +313,7 @@ def test_status(cli: CLI) -> None:
 
 
 @s3_only
-def test_status_of_an_unreachable_store(cli: CLI, seaweedfs: Any) -> None:
+def test_status_of_an_unreachable_store(cli: CLI, seaweedfs: SeaweedFS) -> None:
     endpoint = f"http://127.0.0.1:{free_port()}"
     run = cli("status", "--json", f"--BookstoreSettings.s3_endpoint_url={endpoint}")
     assert run.code == 5, run.err
@@ -772,7 +773,7 @@ def test_clone_errors(cli: CLI) -> None:
 
 
 @s3_only
-def test_clone_from_another_allowed_bucket(cli: CLI, seaweedfs: Any) -> None:
+def test_clone_from_another_allowed_bucket(cli: CLI, seaweedfs: SeaweedFS) -> None:
     other = seaweedfs.create_bucket()
     key = f"{cli.key_root}/elsewhere.ipynb"
     body = nb_bytes("elsewhere")
@@ -837,7 +838,7 @@ def test_executable_on_the_embedded_store(cli: CLI) -> None:
 
 
 def test_configured_by_environment_variables(
-    cli: CLI, seaweedfs: Any, s3_prefix: str, monkeypatch: pytest.MonkeyPatch
+    cli: CLI, seaweedfs: SeaweedFS, s3_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Only ``JPYNB_S3_*`` name the store: no S3 setting in any config file."""
     write_config(

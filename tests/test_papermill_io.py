@@ -132,7 +132,7 @@ def report(marker: str) -> bytes:
         v4.new_code_cell(f"print({marker!r}, 'x =', x)"),
     ]
     nbformat.validate(nb)
-    return nbformat.writes(nb).encode()
+    return str(nbformat.writes(nb)).encode()
 
 
 def printed(notebook: dict[str, Any]) -> str:
@@ -376,7 +376,7 @@ def executed(marker: str, end_time: str | None, *, input_path: str, **papermill:
         "end_time": end_time,
         **papermill,
     }
-    return nbformat.writes(nb)
+    return str(nbformat.writes(nb))
 
 
 def test_only_the_final_write_of_a_run_is_stored(rig: Rig) -> None:

@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+StoreT = TypeVar("StoreT", bound="ObjectStore")
 
 #: ``callback(received, total)`` called by ``get`` as a body arrives (``received``: the
 #: bytes of this chunk; ``total``: the body's size); ``None``: nothing reports.
@@ -231,7 +232,7 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
     async def close(self) -> None:
         """Release connections and resources; called once at shutdown."""
 
-    async def __aenter__(self) -> ObjectStore:
+    async def __aenter__(self: StoreT) -> StoreT:
         await self.start()
         return self
 

@@ -410,6 +410,7 @@ class LocalStore(ObjectStore):
     def _find(self, key: str, version_id: str | None) -> sqlite3.Row:
         """The row of the latest or the given version of ``key`` (with ``latest_seq``)."""
         connection = self._connection()
+        row: sqlite3.Row | None
         if version_id is None:
             row = connection.execute(
                 f"SELECT {_WITH_LATEST} FROM latest l2 JOIN versions v ON v.seq = l2.seq "

@@ -13,6 +13,7 @@ from bookstore.server.app import BookstoreApp
 from tests.api.test_archive import markers, save
 from tests.notebooks import make_notebook
 from tests.paging import all_versions
+from tests.s3rig import SeaweedFS
 
 
 @pytest.fixture
@@ -23,7 +24,9 @@ def jp_root_dir(jp_root_dir: Path) -> Path:
 
 class TestS3Outage:
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any, s3_prefix: str, tmp_path: Path) -> dict[str, Any]:
+    def bookstore_config(
+        self, seaweedfs: SeaweedFS, s3_prefix: str, tmp_path: Path
+    ) -> dict[str, Any]:
         return seaweedfs.settings_dict(
             workspace_prefix=f"{s3_prefix}/workspace",
             archive_spool_dir=str(tmp_path / "spool"),
@@ -34,7 +37,7 @@ class TestS3Outage:
         self,
         jp_fetch: Any,
         bookstore_app: BookstoreApp,
-        seaweedfs: Any,
+        seaweedfs: SeaweedFS,
         s3_prefix: str,
         caplog: pytest.LogCaptureFixture,
     ) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from bookstore import __version__
 from bookstore.server.app import BookstoreApp
+from tests.s3rig import SeaweedFS
 
 FEATURES = {
     "bookstore_valid",
@@ -79,10 +80,10 @@ async def test_wrong_token_is_refused(http_server_client: Any, jp_base_url: str)
 
 class TestVersionedSeaweedBucket:
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any) -> dict[str, Any]:
+    def bookstore_config(self, seaweedfs: SeaweedFS) -> dict[str, Any]:
         return seaweedfs.settings_dict()
 
-    async def test_all_store_features_valid(self, fetch_json: Any, seaweedfs: Any) -> None:
+    async def test_all_store_features_valid(self, fetch_json: Any, seaweedfs: SeaweedFS) -> None:
         status, body = await fetch_json("api", "bookstore")
         assert status == 200
         assert body["features"]["bookstore_valid"] is True
@@ -98,7 +99,7 @@ class TestVersionedSeaweedBucket:
 
 class TestUnversionedBucket:
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any) -> dict[str, Any]:
+    def bookstore_config(self, seaweedfs: SeaweedFS) -> dict[str, Any]:
         return {**seaweedfs.settings_dict(), "s3_bucket": seaweedfs.unversioned_bucket}
 
     async def test_archive_is_reported_invalid(self, fetch_json: Any) -> None:
@@ -112,7 +113,7 @@ class TestUnversionedBucket:
 
 class TestMissingBucket:
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any) -> dict[str, Any]:
+    def bookstore_config(self, seaweedfs: SeaweedFS) -> dict[str, Any]:
         return {**seaweedfs.settings_dict(), "s3_bucket": "no-such-bucket-here"}
 
     async def test_store_features_invalid_with_reason(self, fetch_json: Any) -> None:
@@ -126,7 +127,7 @@ class TestMissingBucket:
 
 class TestUnreachableEndpoint:
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any) -> dict[str, Any]:
+    def bookstore_config(self, seaweedfs: SeaweedFS) -> dict[str, Any]:
         return {
             **seaweedfs.settings_dict(),
             "s3_endpoint_url": f"http://127.0.0.1:{closed_port()}",
@@ -143,12 +144,14 @@ class TestUnreachableEndpoint:
 
 class TestEnvironmentOnlyConfiguration:
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    def bookstore_config(
+        self, seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch
+    ) -> dict[str, Any]:
         for name, value in seaweedfs.s3_env().items():
             monkeypatch.setenv(name, value)
         return {}
 
-    async def test_env_vars_select_s3(self, fetch_json: Any, seaweedfs: Any) -> None:
+    async def test_env_vars_select_s3(self, fetch_json: Any, seaweedfs: SeaweedFS) -> None:
         status, body = await fetch_json("api", "bookstore")
         assert status == 200
         assert body["store"]["backend"] == "s3"

@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from tornado.httpclient import HTTPResponse
 
 import bookstore
-from bookstore.server.routes import ROUTES
+from bookstore.server.routes import ROUTES as SERVER_ROUTES
 from tests.fuzzing import (
     bodies,
     check_reply,
@@ -199,7 +199,7 @@ def bookstore_config(
 #: The history routes as tornado matches them: on the raw (still percent-encoded) path.
 HISTORY_ROUTES = [
     re.compile(pattern + "$")
-    for pattern, _ in ROUTES
+    for pattern, _ in SERVER_ROUTES
     if pattern.startswith((r"/api/bookstore/workspace/", r"/api/bookstore/published"))
 ]
 

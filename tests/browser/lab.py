@@ -14,7 +14,7 @@ import nbformat
 from nbformat import v4
 
 if TYPE_CHECKING:
-    from playwright.async_api import Locator, Page, Response
+    from playwright.async_api import Locator, Page, Response, ViewportSize
     from traitlets.config import Config
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
 
 #: Generous: CI runs this on two cores, with a kernel starting while JupyterLab loads.
 SLOW_MS = 60_000
-VIEWPORT = {"width": 1400, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 
 
 def write_notebook(path: Path, text: str) -> None:
@@ -111,7 +111,7 @@ async def open_and_save(page: Page, url: str, name: str, texts: list[str]) -> No
     """Open the notebook ``name`` (written by :func:`write_notebook`) at ``url`` and save it
     once per text of ``texts``: opening makes its first version (JupyterLab and Notebook 7
     create a checkpoint for a file that has none), and each save one more."""
-    await page.set_viewport_size(VIEWPORT)  # type: ignore[arg-type]
+    await page.set_viewport_size(VIEWPORT)
     async with page.expect_response(is_checkpoint_post(name), timeout=SLOW_MS) as created:
         await page.goto(url, timeout=SLOW_MS)
     response = await created.value

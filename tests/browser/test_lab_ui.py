@@ -33,6 +33,7 @@ from tests.browser.lab import (
 )
 from tests.jupyter_process import free_port
 from tests.notebooks import first_cell
+from tests.s3rig import SeaweedFS
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page
@@ -262,7 +263,7 @@ class TestStoreDown:
     (status bar, History panel) instead of hiding or failing silently."""
 
     @pytest.fixture
-    def bookstore_config(self, seaweedfs: Any, tmp_path: Path) -> dict[str, Any]:
+    def bookstore_config(self, seaweedfs: SeaweedFS, tmp_path: Path) -> dict[str, Any]:
         return {
             **seaweedfs.settings_dict(),
             "s3_endpoint_url": f"http://127.0.0.1:{free_port()}",

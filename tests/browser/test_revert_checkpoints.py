@@ -42,14 +42,14 @@ from tests.notebooks import first_cell
 from tests.server_fixtures import both_backends
 
 if TYPE_CHECKING:
-    from playwright.async_api import Locator, Page, Response
+    from playwright.async_api import Locator, Page, Response, ViewportSize
 
 #: A space, so the test also covers paths that need quoting.
 NAME = "revert me.ipynb"
 #: Set to write the README's screenshot of the checkpoint list.
 SCREENSHOTS_ENV = "BOOKSTORE_SCREENSHOTS"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "revert-to-checkpoint.png"
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 
 
 @pytest.fixture

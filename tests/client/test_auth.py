@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import nbformat
 import pytest
-from jupyter_server.auth import passwd
+from jupyter_server.auth.security import passwd
 
 from bookstore.client import (
     BookstoreClient,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import nbformat
 import pytest
 
 from tests.client.harness import ClientServer, InKernel, running_server
+from tests.s3rig import SeaweedFS
 
 pytestmark = pytest.mark.s3
 
@@ -18,16 +18,16 @@ NB = "s3 reports/summary.ipynb"
 
 
 @pytest.fixture(scope="module")
-def prefix(seaweedfs: Any) -> str:
+def prefix(seaweedfs: SeaweedFS) -> str:
     """A key prefix of this module's own in the shared bucket (see ``s3_prefix``)."""
-    if not seaweedfs.running:
+    if not seaweedfs.is_running():
         seaweedfs.start()
     return f"t-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture(scope="module")
 def server(
-    tmp_path_factory: pytest.TempPathFactory, seaweedfs: Any, prefix: str
+    tmp_path_factory: pytest.TempPathFactory, seaweedfs: SeaweedFS, prefix: str
 ) -> Iterator[ClientServer]:
     tmp = tmp_path_factory.mktemp("client-s3")
     settings = seaweedfs.settings_dict(
@@ -56,7 +56,7 @@ def _first_cell(body: bytes) -> str:
 
 
 def test_publish_versions_restore_clone_on_s3(
-    server: ClientServer, kernel: InKernel, seaweedfs: Any, prefix: str
+    server: ClientServer, kernel: InKernel, seaweedfs: SeaweedFS, prefix: str
 ) -> None:
     s3 = seaweedfs.client()
     bucket = seaweedfs.bucket

@@ -432,7 +432,7 @@ def _listening_addresses(pid: int) -> set[tuple[str, int]]:
 
 
 def test_rig_listens_on_loopback_only(seaweedfs: SeaweedFS) -> None:
-    assert seaweedfs.running
+    assert seaweedfs.is_running()
     assert seaweedfs.endpoint_url == f"http://127.0.0.1:{seaweedfs.s3_port}"
     assert seaweedfs._process is not None
     listening = _listening_addresses(seaweedfs._process.pid)
@@ -481,7 +481,7 @@ async def test_outage_and_restart_keep_the_data(
     ports, data_dir = dict(seaweedfs.ports), seaweedfs.data_dir
 
     with seaweedfs.outage():
-        assert not seaweedfs.running
+        assert not seaweedfs.is_running()
         error, status = await asyncio.gather(
             s3_store.get(key), s3_store.check(), return_exceptions=True
         )
@@ -496,7 +496,7 @@ async def test_outage_and_restart_keep_the_data(
             if name.startswith("seaweedfs-") and name.endswith(f"-grpc-{port + GRPC_OFFSET}.sock")
         }
         assert leftovers == set()
-    assert seaweedfs.running
+    assert seaweedfs.is_running()
 
     # the same store and client recover once the server is back
     assert (await s3_store.get(key, first)).body == b"before the outage"

@@ -4,7 +4,7 @@ after a failed one, and a close that waits for a start still running."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -45,7 +45,7 @@ async def test_concurrent_callers_share_one_start_and_a_failed_one_is_retried() 
     outcomes: list[Any] = await asyncio.gather(*waiting, return_exceptions=True)
     assert [type(outcome) for outcome in outcomes] == [StoreUnavailable] * 3
     assert store.starts == 1
-    assert await start.ready() is store
+    assert await start.ready() is cast(object, store)
     assert store.starts == 2
 
 
@@ -60,7 +60,7 @@ async def test_close_waits_for_a_start_in_progress_and_closes_what_it_started() 
     store.release.set()
     await closing
     assert store.closes == 1
-    assert await caller is store
+    assert await caller is cast(object, store)
 
 
 async def test_close_after_a_cancelled_start_closes_nothing() -> None:
