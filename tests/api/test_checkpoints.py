@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,12 @@ from tests.api.test_history import archived, listing, marker_on_disk, save, smal
 from tests.server_fixtures import both_backends
 
 
+#: bookstore's one timestamp format (RFC 3339, UTC, milliseconds), on checkpoints too.
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
 def checkpoint_time(item: dict[str, Any]) -> datetime:
+    assert TIMESTAMP.fullmatch(item["last_modified"]), item
     return datetime.fromisoformat(item["last_modified"].replace("Z", "+00:00"))
 
 
@@ -43,6 +49,7 @@ class TestCheckpointsAreVersions:
         # Jupyter's order: oldest first (JupyterLab's dialog shows them reversed).
         assert [item["id"] for item in checkpoints] == [item["id"] for item in versions][::-1]
         assert created["id"] == versions[0]["id"]
+        assert checkpoint_time(created) == checkpoint_time(checkpoints[-1])
         times = [checkpoint_time(item) for item in checkpoints]
         assert times == sorted(times)
         assert len(set(times)) == 3
@@ -111,6 +118,9 @@ class TestCheckpointsAreVersions:
         assert status == 201
         assert created["id"] == "checkpoint"
         assert (jp_root_dir / ".ipynb_checkpoints" / "notes-checkpoint.txt").read_text() == "v1"
+        checkpoint_time(created)  # Jupyter's own checkpoints, in bookstore's time format
+        status, listed = await fetch_json("api/contents/notes.txt/checkpoints")
+        assert [checkpoint_time(item) for item in listed] == [checkpoint_time(created)]
 
     async def test_nbdime_diffs_against_the_first_checkpoint(
         self, fetch_json: Any, bookstore_app: BookstoreApp
