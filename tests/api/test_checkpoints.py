@@ -18,7 +18,6 @@ from bookstore.server.checkpoints import PENDING_CHECKPOINT_ID, BookstoreCheckpo
 from tests.api.test_history import archived, listing, marker_on_disk, save, small_notebook
 from tests.server_fixtures import both_backends
 
-
 #: bookstore's one timestamp format (RFC 3339, UTC, milliseconds), on checkpoints too.
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
