@@ -8,12 +8,12 @@ import sys
 def main() -> None:
     """Run ``jupyter bookstore`` with the arguments of this process and exit with its status.
 
-    jsonschema, which nbformat and jupyter_server import, also imports ``rfc3987_syntax``
-    when it is installed (jupyter_events asks for it): building that package's grammar
-    takes about 2 s at every import, only to check the ``iri`` string formats, which no
-    schema bookstore validates uses.  Without it the command starts about 6x faster
-    (3.6 s -> 0.6 s here).  Only this executable does so; a server or a notebook that
-    imports bookstore keeps every format.
+    jsonschema, which nbformat imports, also imports ``rfc3987_syntax`` when it is
+    installed (jupyter_events asks for it): that package builds a grammar at every
+    import, only to check the ``iri`` string formats, which no schema bookstore validates
+    uses; without it the command starts several times faster (benchmarks/README.md).
+    Only this executable does so; a server or a notebook that imports bookstore keeps
+    every format.
     """
     sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     from .cli import main as run
