@@ -319,7 +319,7 @@ class SeaweedFS:
         return values
 
     def settings(self, **overrides: Any) -> Any:
-        """A :class:`~bookstore.bookstore_config.BookstoreSettings` for this server."""
+        """A :class:`~bookstore.config.BookstoreSettings` for this server."""
         from bookstore.config import BookstoreSettings
 
         return BookstoreSettings(**self.settings_dict(**overrides))
