@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidPath, NotAllowed
@@ -127,24 +128,26 @@ def expand_prefix(prefix: str, username: str) -> str:
 def workspace_key_prefix(template: str, username: str) -> str:
     """The workspace prefix (``BookstoreSettings.workspace_prefix``) of ``username`` as
     a key; :class:`NotAllowed` when it is empty or unsafe (workspace history is off)."""
-    try:
-        prefix = s3_key(expand_prefix(template, username))
-    except InvalidPath as exc:
-        raise NotAllowed(f"Workspace history is off: {exc}") from None
-    if not prefix:
-        raise NotAllowed("Workspace history is off: BookstoreSettings.workspace_prefix is empty.")
-    return prefix
+    return _area_prefix(
+        lambda: expand_prefix(template, username), "Workspace history", "workspace_prefix"
+    )
 
 
 def published_key_prefix(prefix: str) -> str:
     """The published prefix (``BookstoreSettings.published_prefix``) as a key;
     :class:`NotAllowed` when it is empty or unsafe (publishing is off)."""
+    return _area_prefix(lambda: prefix, "Publishing", "published_prefix")
+
+
+def _area_prefix(prefix: Callable[[], str], feature: str, setting: str) -> str:
+    """``prefix()`` as a key; :class:`NotAllowed` ("``feature`` is off") when it is empty
+    or unsafe."""
     try:
-        key = s3_key(prefix)
+        key = s3_key(prefix())
     except InvalidPath as exc:
-        raise NotAllowed(f"Publishing is off: {exc}") from None
+        raise NotAllowed(f"{feature} is off: {exc}") from None
     if not key:
-        raise NotAllowed("Publishing is off: BookstoreSettings.published_prefix is empty.")
+        raise NotAllowed(f"{feature} is off: BookstoreSettings.{setting} is empty.")
     return key
 
 
