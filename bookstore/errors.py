@@ -12,7 +12,7 @@ above the store layer ever sees a backend-specific exception::
     ├── InvalidNotebook         422  content that is not a valid notebook
     ├── NotAllowed              403  a feature turned off, a bucket not allowed
     ├── WorkspaceError          (*)  Jupyter's contents manager refused (its status kept)
-    └── StoreError              503  anything a store operation can fail with
+    └── StoreError              500  anything else a store operation can fail with
         ├── ObjectNotFound      404  no such key (or the key is deleted)
         │   └── VersionNotFound 404  the key exists but not that version id
         ├── BucketNotFound      503  the configured bucket does not exist
@@ -96,8 +96,6 @@ class WorkspaceError(BookstoreError):
 class StoreError(BookstoreError):
     """A store operation failed."""
 
-    http_status: ClassVar[int] = 503
-
 
 class ObjectNotFound(StoreError):
     """The key does not exist in the store (or its latest version is a delete marker)."""
@@ -112,13 +110,19 @@ class VersionNotFound(ObjectNotFound):
 class BucketNotFound(StoreError):
     """The configured bucket does not exist."""
 
+    http_status: ClassVar[int] = 503
+
 
 class AccessDenied(StoreError):
     """The store refused the credentials or the operation."""
 
+    http_status: ClassVar[int] = 503
+
 
 class StoreUnavailable(StoreError):
     """The store could not be reached or answered with a server error."""
+
+    http_status: ClassVar[int] = 503
 
 
 def status_for(error: BookstoreError) -> int:

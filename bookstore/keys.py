@@ -114,13 +114,23 @@ def notebook_path(path: Any, *, what: str = "notebook path") -> str:
 
 
 def server_username() -> str:
-    """The user this server runs for: JupyterHub's ``JUPYTERHUB_USER``, else the OS user."""
-    return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+    """The user this server runs for: JupyterHub's ``JUPYTERHUB_USER``, else the OS user;
+    ``""`` when neither can be told (a container's user id without a passwd entry)."""
+    try:
+        return os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
 
 
 def expand_prefix(prefix: str, username: str) -> str:
     """Fill ``{username}`` in a workspace prefix; a username is one key segment."""
-    if "/" in username or username in {"", ".", ".."}:
+    if "{username}" not in prefix:
+        return prefix
+    if not username:
+        raise InvalidPath(
+            "bookstore cannot tell which user this server runs for; set JUPYTERHUB_USER."
+        )
+    if "/" in username or username in {".", ".."}:
         raise InvalidPath(f"The user name {username!r} cannot be used in a key.")
     return prefix.replace("{username}", username)
 

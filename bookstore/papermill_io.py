@@ -98,7 +98,7 @@ from .stores.base import StoredObject, list_all_keys
 from .timestamps import format_timestamp
 
 # papermill imports every registered handler's module on its own import: the store
-# machinery (jupyter_server, botocore) is imported on first use only.
+# machinery (the configuration, the store and botocore) is imported on first use only.
 if TYPE_CHECKING:
     from .standalone import StandaloneBookstore
 

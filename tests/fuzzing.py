@@ -259,7 +259,7 @@ def queries(values: Sequence[str] = ()) -> st.SearchStrategy[str | None]:
     )
 
 
-# -- history (bookstore/versions.py) and checkpoints ------------------------------------
+# -- history (bookstore/server/handlers/history.py) and checkpoints ---------------------
 
 #: Decoded version ids that are not ids: traversal, separators, controls, non-ASCII,
 #: words the routes give a meaning to, numbers, too long.

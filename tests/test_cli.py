@@ -516,6 +516,15 @@ def test_show(cli: CLI) -> None:
 # -- diff --------------------------------------------------------------------------------
 
 
+def test_diff_of_a_file_that_is_no_notebook(cli: CLI) -> None:
+    """Usage first: the path is wrong whatever the configuration (exit 2, not 4)."""
+    cli("diff", "notes.txt").failed(2, "Diffs are for notebooks")
+    cli("diff", "notes.txt", "--BookstoreSettings.workspace_prefix=").failed(
+        2, "Diffs are for notebooks"
+    )
+    cli("diff", "nb.ipynb", "--BookstoreSettings.workspace_prefix=").failed(4, "history is off")
+
+
 @both_backends
 def test_diff(cli: CLI) -> None:
     v1, v2 = cli.archive("nb.ipynb", nb_bytes("one"), nb_bytes("two"))

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from .._version import __version__
 from ..core.areas import AREAS
 from ..core.clone import CloneRequest
-from ..core.diff import CURRENT, LATEST, DiffSide, diff_summary, diff_versions
+from ..core.diff import CURRENT, LATEST, DiffSide, diff_refs, diff_summary, diff_versions
 from ..core.history import VersionItem, contents_model
 from ..core.publish import PublishRequest
 from ..core.restore import Written, restore
@@ -165,8 +165,9 @@ class Command:
     async def diff(self) -> int:
         args = self.args
         path = self.area_path(args.path)
+        base_ref, remote_ref = diff_refs(self.area(), path, args.base, args.remote)
         history = await self.bookstore.areas.history(self.area())
-        result = await diff_versions(history, path, args.base, args.remote, self._current)
+        result = await diff_versions(history, path, base_ref, remote_ref, self._current)
         base, remote = _label(result.base), _label(result.remote)
         if self.as_json:
             print_json(result.to_dict(path, content=False), self.out)
@@ -214,14 +215,17 @@ class Command:
         bookstore = self.bookstore
         path = bookstore.workspace_path(self.args.path)
         history = await bookstore.areas.history("workspace")
-        with progress(f"reading {path}", self.show_progress):
+        with progress(f"restoring {path}", self.show_progress):
             result = await restore(history, path, self.args.version, self)
         if self.as_json:
             print_json(result.to_dict(), self.out)
         else:
             restored = result.restored_from
-            archived = result.archive == "archived" and result.version_id
-            tail = f"; it is now version {result.version_id}" if archived else " (not archived)"
+            tail = {
+                "archived": f"; it is now version {result.version_id}",
+                "pending": "; its new version is not in the store yet",
+                "off": " (not archived)",
+            }[result.archive]
             self.out.write(
                 f"Restored {path} to version {restored.id} "
                 f"of {format_time(restored.last_modified)}{tail}\n"

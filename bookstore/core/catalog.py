@@ -27,7 +27,7 @@ class CatalogItem:
     path: str
     key: str
     bucket: str
-    version_id: str
+    version_id: str | None
     last_modified: datetime
     size: int
     etag: str
@@ -108,7 +108,7 @@ class Catalog:
             path=info.key[len(root) :],
             key=info.key,
             bucket=self.history.store.bucket,
-            version_id=str(info.version_id),
+            version_id=info.version_id,
             last_modified=info.last_modified,
             size=info.size,
             etag=info.etag,

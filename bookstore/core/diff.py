@@ -55,11 +55,6 @@ class DiffSide:
         reference = {"id": None, "path": path, "last_modified": last_modified, "current": True}
         return cls(reference, notebook, size)
 
-    @property
-    def label(self) -> str:
-        """``current`` or the version id, for people."""
-        return CURRENT if self.reference.get("current") else str(self.reference.get("id"))
-
 
 #: Reads the workspace file ``path`` as it is now (through Jupyter, or from disk).
 CurrentNotebook = Callable[[str], Awaitable[DiffSide]]

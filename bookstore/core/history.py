@@ -183,10 +183,6 @@ class History:
         """The object key of ``path`` in this area."""
         return s3_key(self.prefix, path)
 
-    def checked_path(self, path: str) -> str:
-        """A path of this area as a user gave it, checked (see :func:`area_path`)."""
-        return area_path(self.area, path)
-
     # -- listing ----------------------------------------------------------------------
 
     async def list_versions(

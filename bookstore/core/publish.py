@@ -75,7 +75,9 @@ class Publisher:
         """The published key of notebook ``path``."""
         return s3_key(self.published_prefix, notebook_path(path))
 
-    def result(self, key: str, version_id: str, *, etag: str, **extra: Any) -> dict[str, Any]:
+    def result(
+        self, key: str, version_id: str | None, *, etag: str, **extra: Any
+    ) -> dict[str, Any]:
         """The reply of a publish: bookstore 2.x's ``s3_path``/``versionID`` plus details.
 
         ``etag`` is the store's content hash of the published version, the one version
@@ -143,7 +145,7 @@ class Publisher:
         info = await self.info(path)
         return self.result(
             info.key,
-            str(info.version_id),
+            info.version_id,
             etag=info.etag,
             size=info.size,
             last_modified=info.last_modified,

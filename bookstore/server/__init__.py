@@ -1,5 +1,6 @@
 """bookstore inside a Jupyter server (jupyter_server 2: JupyterLab 4, Notebook 7): the
-only part of bookstore that imports tornado and jupyter_server.
+only part of bookstore that imports tornado, jupyter_server and jinja2 (bookstore 2.x's
+import paths, ``bookstore.handlers`` and the like, reach them through this package).
 
 * :mod:`.app`: :class:`~bookstore.server.app.BookstoreApp`, the extension;
 * :mod:`.services`: what the handlers call (store, areas, archiver, workspace);

@@ -18,7 +18,7 @@ ROUTES = [
     ("DELETE", "api/bookstore/publish/a.ipynb", None),
     ("POST", "api/bookstore/clone", b'{"s3_key": "a.ipynb"}'),
     ("POST", "api/bookstore/fs-clone", b'{"relpath": "a.ipynb"}'),
-    # History (bookstore/versions.py): a query after "?" is sent through ``params=``.
+    # History (bookstore/server/handlers/history.py): a query after "?" is sent through ``params=``.
     ("GET", "api/bookstore/workspace/a.ipynb/versions", None),
     ("GET", "api/bookstore/workspace/a.ipynb/versions?limit=1", None),
     ("GET", "api/bookstore/workspace/a.ipynb/versions/v1", None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from bookstore import __version__
 from bookstore.server.app import BookstoreApp
+from tests.notebooks import make_notebook
 from tests.s3rig import SeaweedFS
 
 FEATURES = {
@@ -167,3 +169,16 @@ class TestFsCloning:
     async def test_fs_clone_valid_with_existing_absolute_dir(self, fetch_json: Any) -> None:
         _, body = await fetch_json("api", "bookstore")
         assert body["features"]["fs_clone_valid"] is True
+
+
+async def test_content_types_as_before(jp_fetch: Any) -> None:
+    """The feature and archive documents and publish replies are tornado's JSON (with a
+    charset), the other API replies bookstore's own ``application/json``."""
+    for parts in (("api", "bookstore"), ("api", "bookstore", "archive")):
+        response = await jp_fetch(*parts)
+        assert response.headers["Content-Type"] == "application/json; charset=UTF-8", parts
+    body = json.dumps({"type": "notebook", "content": make_notebook(cells=1)})
+    response = await jp_fetch("api", "bookstore", "publish", "a.ipynb", method="PUT", body=body)
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"
+    response = await jp_fetch("api", "bookstore", "workspace", "a.ipynb", "versions")
+    assert response.headers["Content-Type"] == "application/json"

@@ -180,3 +180,11 @@ class TestFsCloningOff:
         page = await jp_fetch("bookstore/fs-clone", params={"relpath": "x"}, raise_error=False)
         assert page.code == 403
         assert b"fs_cloning_basedir" in page.body
+
+    async def test_off_is_said_before_the_fields_are_checked(self, fetch_json: Any) -> None:
+        status, _ = await fetch_json("api/bookstore/fs-clone", method="POST", body=[])
+        assert status == 400  # not even a JSON object
+        status, reply = await fetch_json(
+            "api/bookstore/fs-clone", method="POST", body={"relpath": "x", "target_path": 5}
+        )
+        assert status == 403, reply

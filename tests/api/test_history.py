@@ -625,3 +625,15 @@ class TestAreasOff:
             status, reply = await fetch_json(url)
             assert status == 403, url
             assert "prefix" in reply["message"]
+
+    async def test_malformed_input_is_400_before_the_area_is_403(self, fetch_json: Any) -> None:
+        """A request that is wrong in itself says so, whatever the configuration."""
+        for url in [
+            "api/bookstore/published?prefix=/abs",
+            "api/bookstore/published?prefix=a//b",
+            "api/bookstore/published?limit=0",
+            "api/bookstore/workspace/a.ipynb/versions?limit=ten",
+            "api/bookstore/workspace/a.ipynb/diff",
+        ]:
+            status, _ = await fetch_json(url)
+            assert status == 400, url

@@ -3,8 +3,8 @@ at ``GET /api/bookstore/openapi.json``, naming exactly the routes the extension 
 and true to what the real server answers (success and errors, every route).
 
 The conformance tests drive the in-process Jupyter server and check each response with
-:func:`tests.openapi_check.check_response`.  The history routes (``bookstore/versions.py``)
-are in :class:`TestHistoryRoutesMatchSpec`.
+:func:`tests.openapi_check.check_response`.  The history routes
+(``bookstore/server/handlers/history.py``) are in :class:`TestHistoryRoutesMatchSpec`.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from tests.openapi_check import (
 NOTEBOOK = make_notebook("spec", cells=2, output_bytes=10)
 NOTEBOOK_BYTES = (json.dumps(NOTEBOOK, indent=1, sort_keys=True) + "\n").encode()
 
-#: Path templates of the history routes (``bookstore/versions.py``).
+#: Path templates of the history routes (``bookstore/server/handlers/history.py``).
 HISTORY_PATHS = {
     "/api/bookstore/workspace/{path}/versions",
     "/api/bookstore/workspace/{path}/versions/{id}",
@@ -662,13 +662,13 @@ class TestFsCloningOff:
         await expect(jp_fetch, 403, "GET", "bookstore/fs-clone", params={"relpath": "x"})
 
 
-# -- the history routes (bookstore/versions.py) ----------------------------------------
+# -- the history routes (bookstore/server/handlers/history.py) -------------------------
 
 
 class TestHistoryRoutesMatchSpec:
     """The history API of ``/tmp/history_contract.md`` against the document.
 
-    These fail until ``bookstore/versions.py`` registers its routes.
+    These fail unless bookstore's route table (``bookstore/server/routes.py``) has them.
     """
 
     @pytest.fixture

@@ -24,7 +24,7 @@ STATUSES = {
     "UnsupportedContent": 415,
     "InvalidNotebook": 422,
     "NotAllowed": 403,
-    "StoreError": 503,
+    "StoreError": 500,
     "ObjectNotFound": 404,
     "VersionNotFound": 404,
     "BucketNotFound": 503,
@@ -179,3 +179,23 @@ def test_the_feature_flags_and_the_areas_agree(
         except NotAllowed:
             usable = False
         assert flags[flag] is usable, (area, flags)
+
+
+def test_a_server_whose_user_cannot_be_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container's user id without a passwd entry (getpass raises): a prefix without
+    ``{username}`` still works, one with it is off, saying what to set."""
+    import getpass
+
+    from bookstore.keys import server_username
+
+    def unknown() -> str:
+        raise KeyError("getpwuid(): uid not found: 12345")
+
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setattr(getpass, "getuser", unknown)
+    assert server_username() == ""
+    assert workspace_key_prefix("team", server_username()) == "team"
+    with pytest.raises(NotAllowed, match="set JUPYTERHUB_USER"):
+        workspace_key_prefix("workspace/{username}", server_username())
+    flags = validate_bookstore(BookstoreSettings(s3_bucket="b"))  # default "workspace"
+    assert flags["history_valid"] is True

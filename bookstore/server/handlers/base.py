@@ -13,6 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
 from ...errors import BookstoreError, InvalidRequest, status_for
@@ -38,9 +39,9 @@ def clone_page_url(base_url: str, bucket: str, key: str, version_id: str | None 
     return f"{base_url}bookstore/clone?{urlencode(query, quote_via=quote)}"
 
 
-class BookstoreHandlerMixin(JupyterHandler):
-    """Shared by bookstore's API and page handlers: the services, and errors with their
-    status."""
+class BookstoreHandlerMixin(ExtensionHandlerMixin, JupyterHandler):
+    """Shared by bookstore's API and page handlers: the services, errors with their status,
+    and the extension's logger."""
 
     auth_resource = AUTH_RESOURCE
 

@@ -13,6 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...core.clone import CloneRequest, FileSystemCloneRequest, object_name
+from ...errors import InvalidRequest
 from .base import BookstoreAPIHandler
 
 __all__ = ["BookstoreCloneAPIHandler", "BookstoreFSCloneAPIHandler"]
@@ -51,11 +52,14 @@ class BookstoreFSCloneAPIHandler(BookstoreAPIHandler):
     @authorized
     async def post(self) -> None:
         """Clone ``{relpath, target_path?}`` and answer the new file's contents model."""
-        request = FileSystemCloneRequest.from_json(self.json_body())
-        source = self.services.fs_clone_source()
-        body = await source.read(request.relpath)
+        body = self.json_body()
+        if not isinstance(body, dict):
+            raise InvalidRequest("The request body must be a JSON object.")
+        source = self.services.fs_clone_source()  # 403 when off, before the fields
+        request = FileSystemCloneRequest.from_json(body)
+        content = await source.read(request.relpath)
         model = await self.services.writer.clone_bytes(
-            request.name, body, request.target_path, with_content=request.with_content
+            request.name, content, request.target_path, with_content=request.with_content
         )
         model["relpath"] = request.relpath
         self.finish_json(model)

@@ -8,6 +8,7 @@ from typing import ClassVar
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...core.catalog import catalog_prefix
 from ...core.diff import diff_refs, diff_versions
 from ...core.history import History, area_path
 from ...keys import check_version_id
@@ -149,7 +150,7 @@ class PublishedCatalogHandler(BookstoreAPIHandler):
         """Answer ``{"items", "next_token"}``; ``prefix`` and ``q`` filter by path."""
         limit = parse_limit(self.get_query_argument("limit", None), 50)
         token = self.get_query_argument("page_token", None) or None
-        prefix = self.get_query_argument("prefix", "")
+        prefix = catalog_prefix(self.get_query_argument("prefix", ""))
         query = self.get_query_argument("q", "")
         catalog = await self.services.catalog()
         page = await catalog.page(prefix, query, limit=limit, token=token)

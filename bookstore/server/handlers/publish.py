@@ -25,7 +25,7 @@ class BookstorePublishHandler(BookstoreAPIHandler):
         path = notebook_path(path)
         request = parse_publish_request(self.json_body(), path, size=len(self.request.body))
         publisher = await self.services.publisher()
-        self.finish_json(self._with_clone_url(await publisher.publish(path, request)))
+        self.finish(self._with_clone_url(await publisher.publish(path, request)))
 
     # bookstore 2.2 published with POST; keep old clients working.
     post = put

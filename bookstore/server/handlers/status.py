@@ -20,7 +20,7 @@ class BookstoreVersionHandler(BookstoreAPIHandler):
     @authorized
     async def get(self) -> None:
         """Answer ``{"release", "features", "store", "archive"}``."""
-        self.finish_json(await self.services.features())
+        self.finish(await self.services.features())
 
 
 class ArchiveStatusHandler(BookstoreAPIHandler):
@@ -33,4 +33,4 @@ class ArchiveStatusHandler(BookstoreAPIHandler):
         archiver = self.services.archiver
         if archiver is not None:
             await archiver.start()
-        self.finish_json(self.services.archive_status())
+        self.finish(self.services.archive_status())
