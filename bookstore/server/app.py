@@ -4,6 +4,7 @@ checkpoints into the contents manager, and registers the routes."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -125,15 +126,10 @@ class BookstoreApp(ExtensionApp):
                 type(contents_manager).__name__,
             )
             return
-        services = self.services
-
-        async def history() -> Any:
-            return await services.history("workspace")
-
         checkpoints = BookstoreCheckpoints(
-            history=history,
+            history=partial(self.services.history, "workspace"),
             archiver=archiver,
-            writer=services.writer,
+            writer=self.services.writer,
             fallback=contents_manager.checkpoints,
             timeout=self.bookstore_settings.checkpoint_timeout,
             limit=self.bookstore_settings.max_checkpoints,
