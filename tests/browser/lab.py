@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SLOW_MS",
     "VIEWPORT",
+    "expect_saved",
     "expect_text",
     "first_cell_editor",
     "is_checkpoint_post",
@@ -36,14 +37,19 @@ VIEWPORT: ViewportSize = {"width": 1400, "height": 900}
 
 
 def write_notebook(path: Path, text: str) -> None:
-    """A notebook written straight to disk (so bookstore has no version of it yet), with a
-    kernelspec (else JupyterLab asks for a kernel) and ``text`` as its first cell."""
+    """A notebook written straight to disk (so bookstore has no version of it yet), with
+    ``text`` as its first cell, and the kernelspec and language_info this environment's
+    kernel reports: JupyterLab writes both into the notebook when the kernel connects, which
+    makes it unsaved again if they differ (a publish would then offer "Publish last save")."""
+    from ipykernel.ipkernel import IPythonKernel
+
     nb = v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
-        "display_name": "Python 3",
+        "display_name": "Python 3 (ipykernel)",
         "language": "python",
     }
+    nb.metadata["language_info"] = dict(IPythonKernel.language_info)
     nb.cells.append(v4.new_code_cell(text))
     nb.cells.append(v4.new_markdown_cell("Every save is a version in bookstore."))
     nbformat.write(nb, str(path))
@@ -78,6 +84,15 @@ async def expect_text(locator: Locator, text: str | re.Pattern[str]) -> None:
     from playwright.async_api import expect
 
     await expect(locator).to_have_text(text, timeout=SLOW_MS)
+
+
+async def expect_saved(page: Page, name: str) -> None:
+    """Wait until JupyterLab's tab of ``name`` shows no unsaved changes."""
+    from playwright.async_api import expect
+
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=name)
+    await expect(tab).to_have_count(1, timeout=SLOW_MS)
+    await expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"), timeout=SLOW_MS)
 
 
 async def save_as_version(page: Page, name: str, text: str) -> None:

@@ -24,6 +24,7 @@ from tests.browser.chromium import JupyterServer
 from tests.browser.lab import (
     SLOW_MS,
     VIEWPORT,
+    expect_saved,
     expect_text,
     first_cell_editor,
     is_contents_put,
@@ -93,6 +94,8 @@ async def publish_from_toolbar(page: Page, fetch_json: Any) -> dict[str, Any]:
     dialog = page.locator(".jp-Dialog")
 
     # A refused path: the server's message shows as a notification, nothing is published.
+    # Saved, so the dialog offers plain "Publish" (not "Publish last save").
+    await expect_saved(page, NAME)
     await button.click()
     await dialog.get_by_label("Published path").fill("../escape.ipynb")
     await dialog.get_by_role("button", name="Publish", exact=True).click()
