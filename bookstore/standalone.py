@@ -99,7 +99,9 @@ class StandaloneBookstore:
         # Made absolute with its symlinks kept, as the server does (its spool is keyed by it).
         self.root_dir = Path(os.path.abspath(root))
         self.store: ObjectStore = self.settings.make_store()
-        self.areas = StoreAreas(self.settings, self.ready_store)
+        self.areas = StoreAreas(
+            self.settings, self.ready_store, pending=lambda: Spool(self.spool_dir())
+        )
         self._starter = StoreStarter(self.store)
 
     async def ready_store(self) -> ObjectStore:

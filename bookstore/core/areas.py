@@ -18,7 +18,7 @@ from ..errors import NotAllowed
 from ..keys import published_key_prefix, server_username, workspace_key_prefix
 from ..stores.base import ObjectStore
 from .clone import FileSystemSource, S3CloneSource
-from .history import History
+from .history import History, PendingSaves
 from .publish import Publisher
 
 __all__ = ["AREAS", "StoreAreas"]
@@ -32,6 +32,8 @@ class StoreAreas:
 
     ``known_lineage`` answers, for a workspace key, the rename lineage an archiver
     already knows (saving a HEAD per listing); ``None`` when nothing archives here.
+    ``pending`` returns what knows the saves not archived yet (the archiver, or its spool
+    read from disk), so workspace histories list them.
     """
 
     def __init__(
@@ -40,10 +42,12 @@ class StoreAreas:
         open_store: Callable[[], Awaitable[ObjectStore]],
         *,
         known_lineage: Callable[[str], dict[str, str] | None] | None = None,
+        pending: Callable[[], PendingSaves | None] | None = None,
     ) -> None:
         self.settings = settings
         self._open_store = open_store
         self._known_lineage = known_lineage
+        self._pending = pending
 
     def workspace_prefix(self) -> str:
         """The workspace prefix of this server's user as a key (``{username}`` expanded);
@@ -72,6 +76,7 @@ class StoreAreas:
             area=area,
             follows_renames=True,
             known_lineage=self._known_lineage,
+            pending=self._pending() if self._pending is not None else None,
         )
 
     async def publisher(self) -> Publisher:

@@ -9,16 +9,22 @@ Workspace histories follow renames: when the newest version of a key carries
 ``renamed-from`` metadata (written by the archiver when Jupyter renamed the file), the
 listing continues with the old path's versions from before the rename, and a version
 id from an older name is found through the same chain.
+
+Histories are read-your-writes: saves still waiting in the archive spool head the first
+page of a workspace listing, marked ``pending`` (ids ``pending-<n>``), and can be read
+and diffed from the spool; once archived, such an id still finds the version it became
+(as long as the archiver remembers it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from ..errors import InvalidPath, ObjectNotFound, VersionNotFound
@@ -32,11 +38,30 @@ from .archive.lineage import (
     RENAMED_FROM_VERSION_FIELD,
     lineage_of,
 )
+from .archive.spool import Spool, SpoolEntry, pending_id, pending_seq
 
-__all__ = ["MAX_RENAME_HOPS", "History", "VersionItem", "area_path", "contents_model"]
+__all__ = [
+    "MAX_RENAME_HOPS",
+    "History",
+    "PendingSaves",
+    "VersionItem",
+    "area_path",
+    "contents_model",
+]
 
 #: How many rename hops a listing or a lookup follows at most (a guard against loops).
 MAX_RENAME_HOPS = 64
+
+
+class PendingSaves(Protocol):
+    """Saves recorded but not archived yet: the server's archiver, or (read from disk by
+    the command line) its spool."""
+
+    def pending_saves(self, key: str) -> list[SpoolEntry]:
+        """The pending saves of ``key``, newest first."""
+
+    def version_of(self, seq: int) -> str | None:
+        """The version the save ``seq`` became, when known."""
 
 
 @dataclass(frozen=True)
@@ -53,10 +78,12 @@ class VersionItem:
     is_latest: bool
     path: str
     etag: str = ""
+    #: True for a save still waiting in the archive spool (not a stored version yet).
+    pending: bool = False
 
     @classmethod
     def from_info(cls, info: ObjectInfo, path: str) -> VersionItem:
-        """The item for a stored version of ``path``."""
+        """The item for a stored (or pending, see :func:`pending_info`) version of ``path``."""
         return cls(
             id=str(info.version_id),
             last_modified=info.last_modified,
@@ -64,6 +91,7 @@ class VersionItem:
             is_latest=info.is_latest,
             path=path,
             etag=info.etag,
+            pending=pending_seq(str(info.version_id)) is not None,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,7 +103,19 @@ class VersionItem:
             "is_latest": self.is_latest,
             "path": self.path,
             "etag": self.etag,
+            "pending": self.pending,
         }
+
+
+def pending_info(entry: SpoolEntry, *, size: int | None = None, latest: bool = True) -> ObjectInfo:
+    """A pending save described like a stored version (id ``pending-<seq>``)."""
+    return ObjectInfo(
+        key=entry.key,
+        version_id=pending_id(entry.seq),
+        size=entry.size if size is None else size,
+        last_modified=datetime.fromtimestamp(entry.saved_at, timezone.utc),
+        is_latest=latest,
+    )
 
 
 @dataclass(frozen=True)
@@ -172,12 +212,14 @@ class History:
         area: str,
         follows_renames: bool = False,
         known_lineage: Callable[[str], dict[str, str] | None] | None = None,
+        pending: PendingSaves | None = None,
     ) -> None:
         self.store = store
         self.prefix = prefix
         self.area = area
         self.follows_renames = follows_renames
         self._known_lineage = known_lineage
+        self._pending = pending
 
     def key_for(self, path: str) -> str:
         """The object key of ``path`` in this area."""
@@ -188,13 +230,16 @@ class History:
     async def list_versions(
         self, path: str, *, limit: int = 100, token: str | None = None
     ) -> Page[VersionItem]:
-        """The versions of ``path``, newest first, continuing through older names."""
+        """The versions of ``path``, newest first, continuing through older names.  The
+        first page starts with the saves still pending (beyond ``limit``: they are few)."""
         items: list[VersionItem] = []
         segment: _Segment | None
+        pending: list[VersionItem] = []
         if token:
             segment = _Segment.decode(token, path)
         else:
             key = self.key_for(path)
+            pending = await self._pending_items(key, path)
             if self.follows_renames:
                 page, lineage = await asyncio.gather(
                     self.store.list_versions(key, limit=limit), self.lineage(key)
@@ -215,7 +260,42 @@ class History:
             else:
                 segment = await self._fill(segment, items, limit)
         next_token = segment.encode(path) if segment is not None else None
+        if pending:
+            items = pending + [replace(item, is_latest=False) for item in items]
         return Page(items=items, next_token=next_token)
+
+    async def _pending_items(self, key: str, path: str) -> list[VersionItem]:
+        if self._pending is None or self.area != "workspace":
+            return []
+        entries = self._pending.pending_saves(key)
+        if not entries:
+            return []
+        sizes = await asyncio.to_thread(_body_sizes, entries)
+        return [
+            VersionItem.from_info(pending_info(entry, size=size, latest=n == 0), path)
+            for n, (entry, size) in enumerate(zip(entries, sizes, strict=True))
+        ]
+
+    async def _find_pending(self, key: str, path: str, seq: int) -> StoredObject | str:
+        """A pending save by sequence number: its bytes from the spool, or the id of the
+        version it became since."""
+        if self._pending is not None:
+            for n, entry in enumerate(self._pending.pending_saves(key)):
+                if entry.seq == seq:
+                    try:
+                        body = await asyncio.to_thread(Spool.read_body, entry)
+                    except FileNotFoundError:
+                        break  # archived meanwhile
+                    return StoredObject(
+                        info=pending_info(entry, size=len(body), latest=n == 0), body=body
+                    )
+            archived = self._pending.version_of(seq)
+            if archived is not None:
+                return archived
+        raise VersionNotFound(
+            f"The pending save {pending_id(seq)!r} of {path!r} is no longer pending; "
+            "list the versions again to find it."
+        )
 
     async def _fill(
         self, segment: _Segment, items: list[VersionItem], limit: int
@@ -310,6 +390,12 @@ class History:
                     f"{path!r} has no latest version (never archived, or deleted)."
                 ) from None
         check_version_id(version_id)
+        seq = pending_seq(version_id)
+        if seq is not None and self.area == "workspace":
+            found = await self._find_pending(key, path, seq)
+            if isinstance(found, StoredObject):
+                return found, path
+            version_id = found
         try:
             return await self.store.get(key, version_id), path
         except VersionNotFound:
@@ -339,6 +425,21 @@ class History:
         return await contents_model(
             path, stored.body, VersionItem.from_info(stored.info, saved_path), content=content
         )
+
+
+def _body_sizes(entries: list[SpoolEntry]) -> list[int]:
+    """The sizes of pending saves' bytes (0 for one archived meanwhile)."""
+    sizes = []
+    for entry in entries:
+        if entry.size >= 0:
+            sizes.append(entry.size)
+            continue
+        try:
+            with Spool.open_body(entry) as stream:
+                sizes.append(os.fstat(stream.fileno()).st_size - stream.tell())
+        except OSError:
+            sizes.append(0)
+    return sizes
 
 
 async def contents_model(

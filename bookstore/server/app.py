@@ -21,6 +21,7 @@ from .checkpoints import BookstoreCheckpoints
 from .contents_manager import BookstoreContentsArchiver
 from .events import ContentsEventListener
 from .routes import ROUTES
+from .saves import SaveRecorder
 from .services import SERVICES_KEY, BookstoreServices
 from .workspace import WorkspaceWriter
 
@@ -107,7 +108,13 @@ class BookstoreApp(ExtensionApp):
             parent=self,
             log=self.log,
         )
-        contents_manager.register_post_save_hook(archiver.post_save_hook)
+        self.services.saves = SaveRecorder(contents_manager, archiver, self.log)
+        if not self.services.saves.install():
+            self.log.info(
+                "bookstore: the contents manager %s is not async; its saves are archived by "
+                "a post-save hook, and saves of one file at once are not serialised",
+                type(contents_manager).__name__,
+            )
         if isinstance(contents_manager, BookstoreContentsArchiver):
             contents_manager.archiver = archiver
         return archiver
@@ -129,6 +136,7 @@ class BookstoreApp(ExtensionApp):
         checkpoints = BookstoreCheckpoints(
             history=partial(self.services.history, "workspace"),
             archiver=archiver,
+            saves=self.services.saves,
             writer=self.services.writer,
             fallback=contents_manager.checkpoints,
             timeout=self.bookstore_settings.checkpoint_timeout,

@@ -36,6 +36,7 @@ import base64
 import contextlib
 import contextvars
 import errno
+import hashlib
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -48,6 +49,7 @@ from jupyter_server.utils import ensure_async
 from tornado import web
 
 from ..core.archive import Archiver
+from ..core.archive.lineage import SHA256_FIELD
 from ..core.history import History
 from ..errors import (
     AccessDenied,
@@ -57,9 +59,10 @@ from ..errors import (
     StoreUnavailable,
     status_for,
 )
-from ..notebooks import file_model, read_notebook
+from ..notebooks import file_model, read_notebook, run_cpu
 from ..stores.base import ObjectInfo
 from ..timestamps import format_timestamp, to_millisecond
+from .saves import SaveRecorder
 from .workspace import WorkspaceWriter
 
 __all__ = ["PENDING_CHECKPOINT_ID", "BookstoreCheckpoints"]
@@ -90,6 +93,7 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         *,
         history: Callable[[], Awaitable[History]],
         archiver: Archiver,
+        saves: SaveRecorder | None,
         writer: WorkspaceWriter,
         fallback: AsyncCheckpoints,
         timeout: float,
@@ -99,6 +103,7 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         super().__init__(**kwargs)
         self._history = history
         self.archiver = archiver
+        self.saves = saves
         self.writer = writer
         self.fallback = fallback
         self.timeout = timeout
@@ -132,28 +137,41 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         return {"id": info.version_id, "last_modified": format_timestamp(info.last_modified)}
 
     async def _archived(self, contents_mgr: Any, path: str) -> ObjectInfo | None:
-        """The version the saved file ``path`` is, archiving the file first when the store
-        has none of it; None when the archive did not finish within ``timeout``."""
+        """The version the file ``path`` is now: the version its last save through Jupyter
+        became, else (changed outside Jupyter, or not saved since the server started)
+        the latest version if it holds the same bytes, else a new version of the file;
+        None when the archive did not finish within ``timeout``."""
         history = await self._history()
         key = history.key_for(path)  # refuses a malformed path before anything else
         if not await ensure_async(contents_mgr.file_exists(path)):
             raise ObjectNotFound(f"There is no file {path!r} to checkpoint.")
-        if self.archiver.failing:
+        if self.archiver.store_failing:
             return None  # Each save would wait the whole timeout while the store fails.
+        last = self.saves.last_save(path) if self.saves is not None else None
         if not await self.archiver.flush(path, self.timeout):
             return None
-        try:
-            return await history.store.head(key)
-        except ObjectNotFound:
-            pass
-        # Saved before archiving knew it (e.g. created outside Jupyter): archive it now.
+        if last is not None:
+            current = await ensure_async(contents_mgr.get(path, content=False))
+            version = self.archiver.version_of(last.entry.seq)
+            if version is not None and current.get("last_modified") == last.last_modified:
+                return await history.store.head(key, version)
+        # Not a save this server recorded: the file's own bytes decide.
         model = await ensure_async(contents_mgr.get(path, content=True, type="file"))
         content = model["content"]
         body = content.encode("utf-8") if model["format"] == "text" else base64.b64decode(content)
-        self.archiver.archive_bytes(path, body)
+        try:
+            latest = await history.store.head(key)
+        except ObjectNotFound:
+            latest = None
+        if latest is not None:
+            sha = await run_cpu(len(body), _sha256, body)
+            if latest.metadata.get(SHA256_FIELD) == sha:
+                return latest
+        entry = await self.archiver.record_bytes(path, body)
         if not await self.archiver.flush(path, self.timeout):
             return None
-        return await history.store.head(key)
+        version = self.archiver.version_of(entry.seq)
+        return None if version is None else await history.store.head(key, version)
 
     async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
         """The newest ``limit`` versions in Jupyter's order, oldest first, each with a
@@ -166,7 +184,7 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
             # Jupyter's save checking that a checkpoint exists: this save is about to be
             # archived, so one will.  No store round trip on the save path.
             return [{"id": "saving", "last_modified": format_timestamp(datetime.now(timezone.utc))}]
-        if self.archiver.failing:
+        if self.archiver.store_failing:
             # No store round trip (each would wait for the store's timeouts) while it fails.
             return [_pending_checkpoint()]
         with _as_http_errors():
@@ -265,6 +283,10 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         if not self._ours(path):
             with _as_http_errors():
                 await self.fallback.delete_all_checkpoints(path)
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()
 
 
 def _pending_checkpoint() -> dict[str, Any]:

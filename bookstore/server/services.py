@@ -22,6 +22,7 @@ from ..core.history import History
 from ..core.publish import Publisher
 from ..core.restore import RestoreResult, Written, restore
 from ..stores.base import ObjectStore, StoreStarter, StoreStatus
+from .saves import SaveRecorder
 from .workspace import WorkspaceWriter
 
 __all__ = ["SERVICES_KEY", "BookstoreServices"]
@@ -49,9 +50,16 @@ class BookstoreServices:
         self.writer = writer
         self.log = log
         self.archiver: Archiver | None = None
+        #: Records each save in the archiver's spool (None when archiving is off).
+        self.saves: SaveRecorder | None = None
         self._starter = StoreStarter(store)
         self._last_status: StoreStatus | None = None
-        self.areas = StoreAreas(settings, self.ready_store, known_lineage=self._known_lineage)
+        self.areas = StoreAreas(
+            settings,
+            self.ready_store,
+            known_lineage=self._known_lineage,
+            pending=lambda: self.archiver,
+        )
 
     def _known_lineage(self, key: str) -> dict[str, str] | None:
         archiver = self.archiver

@@ -29,7 +29,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import IO, Any, ClassVar, Generic, Protocol, TypeVar
 
 from traitlets import MetaHasTraits
 from traitlets.config import Configurable, LoggingConfigurable
@@ -40,7 +40,9 @@ from ..timestamps import format_timestamp
 from ..tokens import MAX_PAGE_SIZE, clamp_limit, usable_page_token
 
 __all__ = [
+    "CHUNK_SIZE",
     "MAX_PAGE_SIZE",
+    "FileBody",
     "ObjectInfo",
     "ObjectStore",
     "Page",
@@ -65,6 +67,25 @@ StoreT = TypeVar("StoreT", bound="ObjectStore")
 transfer_progress: ContextVar[Callable[[int, int], None] | None] = ContextVar(
     "transfer_progress", default=None
 )
+
+
+@dataclass(frozen=True)
+class FileBody:
+    """Bytes to store that wait in a file: :attr:`open` returns a binary stream positioned
+    at their start, :attr:`size` bytes long (the caller's stream is closed by the store).
+    Stores read it in chunks, off the event loop, so a huge body is never in memory whole."""
+
+    open: Callable[[], IO[bytes]]
+    size: int
+
+    def read_all(self) -> bytes:
+        """The whole body (blocking: call it in a worker thread)."""
+        with self.open() as stream:
+            return stream.read(self.size)
+
+
+#: Chunk size for reading a :class:`FileBody` (and, on S3, the size of each uploaded part).
+CHUNK_SIZE = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -261,6 +282,19 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
 
         ``metadata`` keys and values must be ASCII (an S3 constraint).
         """
+
+    async def put_file(
+        self,
+        key: str,
+        body: FileBody,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Like :meth:`put`, for bytes waiting in a file; backends stream big ones in chunks
+        (this default reads the body whole, in a worker thread)."""
+        content = await asyncio.to_thread(body.read_all)
+        return await self.put(key, content, content_type=content_type, metadata=metadata)
 
     @abc.abstractmethod
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:

@@ -33,6 +33,8 @@ from typing import Any, ClassVar, TypeVar
 from ..errors import InvalidPath, ObjectNotFound, StoreError, StoreUnavailable, VersionNotFound
 from ..tokens import INVALID_TOKEN, clamp_limit, decode_token, encode_token
 from .base import (
+    CHUNK_SIZE,
+    FileBody,
     ObjectInfo,
     ObjectStore,
     Page,
@@ -450,6 +452,51 @@ class LocalStore(ObjectStore):
                     blob=digest,
                 )
 
+    def _put_file_sync(
+        self, key: str, body: FileBody, content_type: str | None, metadata: Mapping[str, str]
+    ) -> str:
+        """Like :meth:`_put_sync`, copying the body from its file in chunks (hashed on the way)."""
+        encoded = json.dumps({str(k): str(v) for k, v in metadata.items()}, sort_keys=True)
+        with self._errors(f"store {key}"):
+            digest, etag, size = self._copy_blob(body)
+            with self._transaction() as connection:
+                return self._insert_version(
+                    connection,
+                    key,
+                    size=size,
+                    etag=etag,
+                    content_type=content_type,
+                    metadata=encoded,
+                    blob=digest,
+                )
+
+    def _copy_blob(self, body: FileBody) -> tuple[str, str, int]:
+        """Copy ``body`` into a blob, atomically and durably; its sha256, md5 and size."""
+        blobs = self._root / BLOBS_NAME
+        temporary = blobs / f".tmp-{uuid.uuid4().hex}"
+        sha, md5, size = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
+        try:
+            with body.open() as source, open(temporary, "xb") as stream:
+                while chunk := source.read(CHUNK_SIZE):
+                    sha.update(chunk)
+                    md5.update(chunk)
+                    size += len(chunk)
+                    stream.write(chunk)
+                stream.flush()
+                os.fsync(stream.fileno())
+            digest = sha.hexdigest()
+            path = self._blob_path(digest)
+            if not path.parent.is_dir():
+                path.parent.mkdir(exist_ok=True)
+                _fsync_dir(blobs)
+            os.replace(temporary, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise
+        _fsync_dir(path.parent)
+        return digest, md5.hexdigest(), size
+
     def _get_sync(self, key: str, version_id: str | None) -> StoredObject:
         with self._errors(f"read {key}"):
             row = self._find(key, version_id)
@@ -547,6 +594,18 @@ class LocalStore(ObjectStore):
         """Store ``body`` as a new version of ``key``; returns its version id."""
         check_key(key)
         return await self._run(self._put_sync, key, bytes(body), content_type, metadata or {})
+
+    async def put_file(
+        self,
+        key: str,
+        body: FileBody,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Store the bytes of ``body`` as a new version of ``key``, copied in chunks."""
+        check_key(key)
+        return await self._run(self._put_file_sync, key, body, content_type, metadata or {})
 
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:
         """The latest or the given version of ``key``, with its body."""

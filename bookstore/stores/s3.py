@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 from aiobotocore.config import AioConfig
+from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession
 from botocore.exceptions import (
     BotoCoreError,
@@ -46,6 +47,8 @@ from ..tokens import (
     usable_page_token,
 )
 from .base import (
+    CHUNK_SIZE,
+    FileBody,
     ObjectInfo,
     ObjectStore,
     Page,
@@ -84,6 +87,30 @@ _BAD_VERSION_CODES = frozenset(
 )
 #: Everything else a request may fail with that is not a ``ClientError``.
 _TRANSPORT_ERRORS = (BotoCoreError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
+
+
+class _NoResendSession(AIOHTTPSession):
+    """aiobotocore's HTTP session, except that aiohttp never sends a request again by
+    itself: it resends a "idempotent" request (PUT among them) once when a kept-alive
+    connection drops, even after S3 stored the object, which makes a duplicate version.
+    botocore's retries, which know each operation, still apply."""
+
+    async def _get_session(self, proxy_url: Any) -> Any:
+        session = await super()._get_session(proxy_url)
+        # aiohttp has no public switch for this resend (aiohttp >= 3.10).
+        session._retry_connection = False
+        return session
+
+
+def _no_blind_retry(caught_exception: BaseException | None = None, **kwargs: Any) -> None:
+    """botocore's ``needs-retry`` hook for ``PutObject``: a put that failed after it was
+    sent (its reply lost: a reset connection, a read timeout) is not sent again, since S3
+    may have stored it; the error goes to the caller, who checks the store first (see
+    :mod:`bookstore.core.archive`).  A put that never reached S3 is retried as usual."""
+    if caught_exception is not None and not isinstance(
+        caught_exception, EndpointConnectionError | ConnectTimeoutError
+    ):
+        raise caught_exception
 
 
 class S3Store(ObjectStore):
@@ -143,6 +170,7 @@ class S3Store(ObjectStore):
             connect_timeout=5,
             read_timeout=60,
             retries={"max_attempts": 3, "mode": "standard"},
+            http_session_cls=_NoResendSession,
             s3={"addressing_style": "path"} if self.endpoint_url else None,
         )
         stack = contextlib.AsyncExitStack()
@@ -163,6 +191,9 @@ class S3Store(ObjectStore):
                     config=config,
                 )
             )
+        # A put whose reply was lost may have stored the object: botocore must not send it
+        # again (a duplicate version); the caller decides, knowing what the store holds.
+        self._client.meta.events.register_first("needs-retry.s3.PutObject", _no_blind_retry)
         self._exit_stack = stack
         self._semaphore = asyncio.Semaphore(settings.max_threads)
 
@@ -247,6 +278,67 @@ class S3Store(ObjectStore):
         async with self._request(key) as client:
             response = await client.put_object(**params)
         return str(response.get("VersionId") or NULL_VERSION)
+
+    async def put_file(
+        self,
+        key: str,
+        body: FileBody,
+        *,
+        content_type: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """A body up to :data:`~bookstore.stores.base.CHUNK_SIZE` in one ``PutObject``; a
+        bigger one as a multipart upload of parts of that size, each read in a worker
+        thread (memory and event-loop time stay bounded by one part)."""
+        if body.size <= CHUNK_SIZE:
+            content = await asyncio.to_thread(body.read_all)
+            return await self.put(key, content, content_type=content_type, metadata=metadata)
+        self._check(key)
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
+        if content_type:
+            params["ContentType"] = content_type
+        if metadata:
+            params["Metadata"] = dict(metadata)
+        async with self._request(key) as client:
+            upload_id = (await client.create_multipart_upload(**params))["UploadId"]
+        try:
+            parts = await self._upload_parts(key, upload_id, body)
+            async with self._request(key) as client:
+                response = await client.complete_multipart_upload(
+                    Bucket=self.bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+        except BaseException:
+            with contextlib.suppress(Exception):
+                async with self._request(key) as client:
+                    await client.abort_multipart_upload(
+                        Bucket=self.bucket, Key=key, UploadId=upload_id
+                    )
+            raise
+        return str(response.get("VersionId") or NULL_VERSION)
+
+    async def _upload_parts(self, key: str, upload_id: str, body: FileBody) -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = []
+        stream = await asyncio.to_thread(body.open)
+        try:
+            for number in range(1, (body.size + CHUNK_SIZE - 1) // CHUNK_SIZE + 1):
+                chunk = await asyncio.to_thread(stream.read, CHUNK_SIZE)
+                if not chunk:
+                    raise StoreUnavailable(f"The body of {key} ended early")
+                async with self._request(key) as client:
+                    response = await client.upload_part(
+                        Bucket=self.bucket,
+                        Key=key,
+                        UploadId=upload_id,
+                        PartNumber=number,
+                        Body=chunk,
+                    )
+                parts.append({"PartNumber": number, "ETag": response["ETag"]})
+        finally:
+            await asyncio.to_thread(stream.close)
+        return parts
 
     async def get(self, key: str, version_id: str | None = None) -> StoredObject:
         """``GetObject`` of the latest or the given version, body read in full."""

@@ -13,6 +13,12 @@ from bookstore.keys import s3_key
 from bookstore.stores.base import ObjectStore
 
 
+def doc(text: bytes) -> bytes:
+    """A JSON document standing for a notebook's bytes (the archiver stores only whole
+    JSON objects under a ``.ipynb`` name)."""
+    return b'{"v": "' + text + b'"}'
+
+
 def make_archiver(store: ObjectStore, spool_dir: Path, prefix: str, *, up: bool = True) -> Archiver:
     async def open_store() -> ObjectStore:
         if not up:
@@ -45,21 +51,21 @@ async def test_rename_follows_saves_queued_before_it(
     store: ObjectStore, prefix: str, tmp_path: Path
 ) -> None:
     archiver = make_archiver(store, tmp_path / "spool", prefix)
-    archiver.archive_bytes("a.ipynb", b"1")
-    archiver.archive_bytes("a.ipynb", b"2")
+    archiver.archive_bytes("a.ipynb", doc(b"1"))
+    archiver.archive_bytes("a.ipynb", doc(b"2"))
     archiver.record_rename("a.ipynb", "b.ipynb")  # before the saves above are uploaded
-    archiver.archive_bytes("b.ipynb", b"3")
-    archiver.archive_bytes("a.ipynb", b"new a")  # a new file under the old name
+    archiver.archive_bytes("b.ipynb", doc(b"3"))
+    archiver.archive_bytes("a.ipynb", doc(b"new a"))  # a new file under the old name
     assert await archiver.drain(timeout=30)
     assert await history_of(store, prefix, "b.ipynb") == [
-        ("b.ipynb", b"3"),
-        ("b.ipynb", b"2"),
-        ("a.ipynb", b"1"),
+        ("b.ipynb", doc(b"3")),
+        ("b.ipynb", doc(b"2")),
+        ("a.ipynb", doc(b"1")),
     ]
     assert [body for _, body in await history_of(store, prefix, "a.ipynb")] == [
-        b"new a",
-        b"2",
-        b"1",
+        doc(b"new a"),
+        doc(b"2"),
+        doc(b"1"),
     ]
     assert archiver.pending == 0
     await archiver.stop()
@@ -72,19 +78,19 @@ async def test_a_save_equal_to_the_archivers_last_is_kept_after_another_writer(
     (``archive_version``): a save equal to the one the archiver last uploaded is then a new
     version, not skipped as identical."""
     archiver = make_archiver(store, tmp_path / "spool", prefix)
-    archiver.archive_bytes("a.ipynb", b"A")
+    archiver.archive_bytes("a.ipynb", doc(b"A"))
     assert await archiver.drain(timeout=30)
     key = s3_key(f"{prefix}/workspace", "a.ipynb")
-    assert await archive_version(store, key, "a.ipynb", b"C") is not None
-    archiver.archive_bytes("a.ipynb", b"A")
+    assert await archive_version(store, key, "a.ipynb", doc(b"C")) is not None
+    archiver.archive_bytes("a.ipynb", doc(b"A"))
     assert await archiver.drain(timeout=30)
     assert await history_of(store, prefix, "a.ipynb") == [
-        ("a.ipynb", b"A"),
-        ("a.ipynb", b"C"),
-        ("a.ipynb", b"A"),
+        ("a.ipynb", doc(b"A")),
+        ("a.ipynb", doc(b"C")),
+        ("a.ipynb", doc(b"A")),
     ]
     assert archiver.skipped_identical == 0
-    archiver.archive_bytes("a.ipynb", b"A")  # Now identical to the latest version.
+    archiver.archive_bytes("a.ipynb", doc(b"A"))  # Now identical to the latest version.
     assert await archiver.drain(timeout=30)
     assert archiver.skipped_identical == 1
     assert len(await history_of(store, prefix, "a.ipynb")) == 3
@@ -95,12 +101,12 @@ async def test_rename_waits_in_the_spool_while_the_store_is_down(
     store: ObjectStore, prefix: str, tmp_path: Path
 ) -> None:
     up = make_archiver(store, tmp_path / "spool", prefix)
-    up.archive_bytes("x.ipynb", b"1")
+    up.archive_bytes("x.ipynb", doc(b"1"))
     assert await up.drain(timeout=30)
     await up.stop()
 
     down = make_archiver(store, tmp_path / "spool", prefix, up=False)
-    down.archive_bytes("x.ipynb", b"2")
+    down.archive_bytes("x.ipynb", doc(b"2"))
     down.record_rename("x.ipynb", "y.ipynb")
     down.record_delete("y.ipynb")
     assert not await down.drain(timeout=0.3)
@@ -123,14 +129,14 @@ async def test_a_replayed_rename_does_not_copy_twice(
     store: ObjectStore, prefix: str, tmp_path: Path
 ) -> None:
     archiver = make_archiver(store, tmp_path / "spool", prefix)
-    archiver.archive_bytes("p.ipynb", b"1")
+    archiver.archive_bytes("p.ipynb", doc(b"1"))
     archiver.record_rename("p.ipynb", "q.ipynb")
     assert await archiver.drain(timeout=30)
     # As if the server died after the copy, before the spool entry was removed.
     again = make_archiver(store, tmp_path / "spool2", prefix)
     again.record_rename("p.ipynb", "q.ipynb")
     assert await again.drain(timeout=30)
-    assert await history_of(store, prefix, "q.ipynb") == [("q.ipynb", b"1")]
+    assert await history_of(store, prefix, "q.ipynb") == [("q.ipynb", doc(b"1"))]
     await archiver.stop()
     await again.stop()
 

@@ -9,7 +9,7 @@
   lineage) and :func:`archive_version`, the way writers without a server add a version.
 """
 
-from .archiver import Archiver, ArchiveRecord, default_spool_dir
+from .archiver import Archiver, ArchiveRecord, SpooledSave, default_spool_dir
 from .lineage import archive_version, archived_type, lineage_of
 from .spool import Spool, SpoolEntry
 
@@ -18,6 +18,7 @@ __all__ = [
     "Archiver",
     "Spool",
     "SpoolEntry",
+    "SpooledSave",
     "archive_version",
     "archived_type",
     "default_spool_dir",

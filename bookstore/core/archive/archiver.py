@@ -30,11 +30,16 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
+import errno
 import hashlib
 import os
+import shutil
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
@@ -43,7 +48,7 @@ from traitlets.config import LoggingConfigurable
 
 from ...errors import InvalidPath, StoreError
 from ...keys import s3_key
-from ...stores.base import ObjectStore
+from ...stores.base import FileBody, ObjectStore
 from ...timestamps import format_epoch, format_timestamp
 from .lineage import (
     LINEAGE_START_FIELD,
@@ -53,12 +58,27 @@ from .lineage import (
     SHA256_FIELD,
     LatestVersion,
     archived_type,
+    file_type,
     put_version,
     stored_latest,
 )
 from .spool import Spool, SpoolEntry
 
-__all__ = ["UPLOAD_START_DELAY", "ArchiveRecord", "Archiver", "default_spool_dir"]
+__all__ = [
+    "UPLOAD_START_DELAY",
+    "ArchiveRecord",
+    "Archiver",
+    "SpooledSave",
+    "default_spool_dir",
+]
+
+
+class SpooledSave(NamedTuple):
+    """A save recorded by :meth:`Archiver.spool_save`: its entry, and why the spool could
+    not take it when the entry is held in memory instead."""
+
+    entry: SpoolEntry
+    problem: OSError | None = None
 
 
 @dataclass
@@ -81,6 +101,8 @@ class ArchiveRecord(NamedTuple):
 
 #: Seconds a new upload task waits before its first upload.
 UPLOAD_START_DELAY = 0.05
+#: How many saves' version ids the archiver remembers (to answer "which version is it?").
+REMEMBERED_VERSIONS = 4096
 
 
 class Archiver(LoggingConfigurable):
@@ -120,6 +142,11 @@ class Archiver(LoggingConfigurable):
         self.last_error_time: float | None = None
         self.last_archived_time: float | None = None
         self._failing = False
+        #: Why the spool cannot take saves (None: it can), and how big the refused save was.
+        self._spool_problem: str | None = None
+        self._spool_problem_size = 0
+        #: The version each recent save became (by spool sequence number).
+        self._versions: OrderedDict[int, str] = OrderedDict()
         # Startup, before any save: list what the last run left (replayed once a loop runs).
         try:
             self._left_over = spool.open()
@@ -133,18 +160,51 @@ class Archiver(LoggingConfigurable):
         """The object key under which the saves of ``path`` are archived."""
         return s3_key(self.workspace_prefix, path)
 
-    def post_save_hook(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
-        """Jupyter post-save hook: record the saved file in the spool. Never raises."""
+    def should_archive(self, model: dict[str, Any]) -> bool:
+        """True when the save Jupyter answered with ``model`` becomes a version: a type we
+        archive, and (for a notebook) one that passed validation (no ``message``)."""
+        return model.get("type") in self.file_types and not model.get("message")
+
+    def spool_save(self, path: str, os_path: str) -> SpooledSave:
+        """Copy the file just saved as ``path`` into the spool (blocking: run it in a
+        worker thread, or inline for a synchronous contents manager).  When the spool
+        cannot take it (its disk is full), the bytes are held in memory instead and the
+        problem is reported; :class:`OSError` only when the saved file cannot be read."""
+        key = self.key_for(path)
         try:
-            if model.get("type") not in self.file_types or model.get("message"):
-                # Not a type we archive, or a notebook that failed validation.
-                return
-            path = str(model["path"])
-            entry = self.spool.add_file(self.key_for(path), path, os_path)
-        except Exception as exc:
-            self._note_error(f"could not record the save of {model.get('path')!r}: {_why(exc)}")
-            return
+            return SpooledSave(self.spool.add_file(key, path, os_path))
+        except OSError as exc:
+            problem = exc
+        with open(os_path, "rb") as saved:
+            content = saved.read()
+        return SpooledSave(self.spool.hold(key, path, content), problem)
+
+    def accept_save(self, spooled: SpooledSave) -> SpoolEntry:
+        """Queue a save :meth:`spool_save` recorded (on the event loop's thread)."""
+        entry = spooled.entry
+        if spooled.problem is not None:
+            self._note_spool_problem(spooled.problem, entry.size)
+        elif self._spool_problem is not None:
+            self._clear_spool_problem()
         self._accept(entry)
+        return entry
+
+    def post_save_hook(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
+        """Jupyter post-save hook (for a synchronous contents manager, whose saves run on
+        the event loop one at a time): record the saved file.  Raises :class:`OSError`
+        only when the saved file cannot be read back."""
+        if self.should_archive(model):
+            self.accept_save(self.spool_save(str(model["path"]), os_path))
+
+    async def record_bytes(self, path: str, content: bytes) -> SpoolEntry:
+        """Queue ``content`` as the next version of ``path``, written to the spool in a
+        worker thread (held in memory when the spool cannot take it)."""
+        key = self.key_for(path)
+        try:
+            spooled = SpooledSave(await asyncio.to_thread(self.spool.add_bytes, key, path, content))
+        except OSError as exc:
+            spooled = SpooledSave(self.spool.hold(key, path, content), exc)
+        return self.accept_save(spooled)
 
     def archive_bytes(self, path: str, content: bytes) -> SpoolEntry:
         """Queue ``content`` as the next version of ``path`` (for callers outside a save)."""
@@ -302,22 +362,59 @@ class Archiver(LoggingConfigurable):
             await self._upload(entry)
 
     async def _upload(self, entry: SpoolEntry) -> None:
-        body, sha = await asyncio.to_thread(_read_and_hash, entry)
+        digest = await asyncio.to_thread(_digest, entry)
+        if file_type(entry.path) == "notebook" and not digest.complete:
+            raise ValueError("the saved bytes are not a complete notebook (torn or truncated)")
         store = await self._open_store()
         latest = await self._latest(store, entry.key)
-        if sha == latest.sha and entry.key in self._last:
+        if digest.sha == latest.sha and entry.key in self._last:
             # Another writer (the command line, papermill) may have added versions since
             # this archiver last looked: a save is skipped only if the store agrees.
             latest = await stored_latest(store, entry.key)
-        if sha != latest.sha:
-            await put_version(
-                store, entry.key, entry.path, body, sha=sha, saved_at=entry.saved_at, latest=latest
+        version = latest.version_id
+        if digest.sha != latest.sha:
+            body: bytes | FileBody = (
+                entry.body
+                if entry.body is not None
+                else FileBody(partial(Spool.open_body, entry), digest.size)
             )
+            try:
+                version = await put_version(
+                    store,
+                    entry.key,
+                    entry.path,
+                    body,
+                    sha=digest.sha,
+                    saved_at=entry.saved_at,
+                    latest=latest,
+                )
+            except BaseException:
+                # The put may have been stored although it failed (its reply lost): the
+                # retry asks the store for its latest version first, and skips the put if
+                # it holds these bytes already.
+                self._last.pop(entry.key, None)
+                raise
             self.archived += 1
         else:
             self.skipped_identical += 1
-        self._last[entry.key] = LatestVersion(sha, latest.lineage)
+        self._last[entry.key] = LatestVersion(digest.sha, latest.lineage, version)
+        if version is not None:
+            self._remember(entry.seq, version)
         await self._done(entry)
+
+    def _remember(self, seq: int, version_id: str) -> None:
+        self._versions[seq] = version_id
+        while len(self._versions) > REMEMBERED_VERSIONS:
+            self._versions.popitem(last=False)
+
+    def version_of(self, seq: int) -> str | None:
+        """The version id the save ``seq`` became (None: not archived yet, or forgotten)."""
+        return self._versions.get(seq)
+
+    def pending_saves(self, key: str) -> list[SpoolEntry]:
+        """The saves of ``key`` recorded but not archived yet, newest first."""
+        queue = self._queues.get(key, [])
+        return [e for e in reversed(queue) if e.action == "save" and e.key == key]
 
     async def _done(self, entry: SpoolEntry) -> None:
         self.last_archived_time = time.time()
@@ -371,7 +468,9 @@ class Archiver(LoggingConfigurable):
             content_type=source.info.content_type,
             metadata={SHA256_FIELD: sha, SAVED_AT_FIELD: saved, **lineage},
         )
-        self._last[entry.target_key] = LatestVersion(sha, {**lineage, LINEAGE_START_FIELD: copied})
+        self._last[entry.target_key] = LatestVersion(
+            sha, {**lineage, LINEAGE_START_FIELD: copied}, copied
+        )
 
     async def _latest(self, store: ObjectStore, key: str) -> LatestVersion:
         cached = self._last.get(key)
@@ -388,6 +487,40 @@ class Archiver(LoggingConfigurable):
             suffix = f"; {self.pending} saves wait in the spool, retrying" if pending else ""
             self.log.warning("bookstore: archiving failed: %s%s", message, suffix)
 
+    def _note_spool_problem(self, problem: OSError, size: int) -> None:
+        first = self._spool_problem is None
+        where = _display_dir(self.spool.directory)
+        reason = "no space left on its disk" if problem.errno == errno.ENOSPC else _why(problem)
+        self._spool_problem = (
+            f"the archive spool ({where}) cannot take saves: {reason}; saves are held in "
+            "memory until it can (they are lost if the server stops first)"
+        )
+        self._spool_problem_size = max(self._spool_problem_size, size)
+        self.last_error = self._spool_problem
+        self.last_error_time = time.time()
+        if first:
+            self.log.warning("bookstore: %s", self._spool_problem)
+
+    def _clear_spool_problem(self) -> None:
+        self._spool_problem = None
+        self._spool_problem_size = 0
+        self.log.info("bookstore: the archive spool takes saves again")
+
+    def _spool_has_room(self) -> bool:
+        """True when the spool's disk has room for the save it refused (and 1 MiB more)."""
+        try:
+            free = shutil.disk_usage(self.spool.directory).free
+        except OSError:
+            return False
+        return free > self._spool_problem_size + (1 << 20)
+
+    @property
+    def held(self) -> int:
+        """Saves held in memory because the spool could not take them."""
+        return sum(
+            1 for queue in self._queues.values() for entry in queue if entry.body is not None
+        )
+
     # -- state ----------------------------------------------------------------------
 
     @property
@@ -396,17 +529,26 @@ class Archiver(LoggingConfigurable):
         return len(self._known)
 
     @property
-    def failing(self) -> bool:
+    def store_failing(self) -> bool:
         """True since the store last refused or could not be reached (until it answers)."""
         return self._failing
+
+    @property
+    def failing(self) -> bool:
+        """True since the store last refused or could not be reached (until it answers),
+        and while the spool cannot take saves."""
+        return self._failing or self._spool_problem is not None
 
     def status(self) -> dict[str, Any]:
         """The archive state for ``GET /api/bookstore/archive``."""
         failed = self.spool.failed_count() if self.spool.directory.exists() else 0
-        state = "failing" if self._failing else "pending" if self.pending else "ok"
+        if self._spool_problem is not None and self._spool_has_room():
+            self._clear_spool_problem()
+        state = "failing" if self.failing else "pending" if self.pending else "ok"
         return {
             "state": state,
             "pending": self.pending,
+            "held_in_memory": self.held,
             "failed": failed,
             "archived": self.archived,
             "skipped_identical": self.skipped_identical,
@@ -432,9 +574,46 @@ def default_spool_dir(root_dir: str) -> str:
     return os.path.join(jupyter_data_dir(), "bookstore-spool", digest)
 
 
-def _read_and_hash(entry: SpoolEntry) -> tuple[bytes, str]:
-    body = Spool.read_body(entry)
-    return body, hashlib.sha256(body).hexdigest()
+class _Digest(NamedTuple):
+    sha: str
+    size: int
+    #: False when the bytes cannot be a whole JSON document (NUL bytes, or not ``{...}``).
+    complete: bool
+
+
+#: Bytes read at a time while hashing a spooled save.
+_HASH_CHUNK = 1 << 20
+
+
+def _digest(entry: SpoolEntry) -> _Digest:
+    """The sha256 and size of ``entry``'s bytes, read in chunks, and whether they can be
+    a whole notebook (a torn write leaves NUL bytes, a truncated one no closing brace)."""
+    sha = hashlib.sha256()
+    size, nul, first, last = 0, False, b"", b""
+    with contextlib.ExitStack() as stack:
+        if entry.body is not None:
+            chunks: Any = [entry.body]
+        else:
+            stream = stack.enter_context(Spool.open_body(entry))
+            chunks = iter(partial(stream.read, _HASH_CHUNK), b"")
+        for chunk in chunks:
+            sha.update(chunk)
+            size += len(chunk)
+            nul = nul or b"\0" in chunk
+            stripped = chunk.strip()
+            if stripped:
+                first = first or stripped[:1]
+                last = stripped[-1:]
+    return _Digest(sha.hexdigest(), size, not nul and first == b"{" and last == b"}")
+
+
+def _display_dir(directory: os.PathLike[str] | str) -> str:
+    """A directory as a person reads it: under the home directory as ``~/...``."""
+    text = os.fspath(directory)
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and (text == home or text.startswith(home + os.sep)):
+        return "~" + text[len(home) :]
+    return text
 
 
 def _seq(entry: SpoolEntry) -> int:

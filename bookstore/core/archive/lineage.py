@@ -23,7 +23,7 @@ from typing import Any
 
 from ...errors import ObjectNotFound
 from ...notebooks import NOTEBOOK_CONTENT_TYPE
-from ...stores.base import ObjectStore
+from ...stores.base import FileBody, ObjectStore
 from ...timestamps import format_epoch
 
 __all__ = [
@@ -74,6 +74,8 @@ class LatestVersion:
 
     sha: str | None
     lineage: dict[str, str] = field(default_factory=dict)
+    #: Its version id, when known.
+    version_id: str | None = None
 
 
 def file_type(path: str) -> str:
@@ -93,33 +95,33 @@ async def stored_latest(store: ObjectStore, key: str) -> LatestVersion:
         info = await store.head(key)
     except ObjectNotFound:
         return LatestVersion(None)
-    return LatestVersion(info.metadata.get(SHA256_FIELD), lineage_of(info))
+    return LatestVersion(info.metadata.get(SHA256_FIELD), lineage_of(info), info.version_id)
 
 
 async def put_version(
     store: ObjectStore,
     key: str,
     path: str,
-    body: bytes,
+    body: bytes | FileBody,
     *,
     sha: str,
     saved_at: float,
     latest: LatestVersion,
     metadata: Mapping[str, str] | None = None,
 ) -> str:
-    """Put ``body`` as the next version of ``key`` (the file ``path``), carrying the
-    lineage of ``latest`` (bookstore's own fields win over ``metadata``)."""
-    return await store.put(
-        key,
-        body,
-        content_type=CONTENT_TYPES.get(file_type(path), "application/octet-stream"),
-        metadata={
-            **(metadata or {}),
-            SHA256_FIELD: sha,
-            SAVED_AT_FIELD: format_epoch(saved_at),
-            **latest.lineage,
-        },
-    )
+    """Put ``body`` (bytes, or bytes waiting in a file) as the next version of ``key``
+    (the file ``path``), carrying the lineage of ``latest`` (bookstore's own fields win
+    over ``metadata``)."""
+    content_type = CONTENT_TYPES.get(file_type(path), "application/octet-stream")
+    fields = {
+        **(metadata or {}),
+        SHA256_FIELD: sha,
+        SAVED_AT_FIELD: format_epoch(saved_at),
+        **latest.lineage,
+    }
+    if isinstance(body, FileBody):
+        return await store.put_file(key, body, content_type=content_type, metadata=fields)
+    return await store.put(key, body, content_type=content_type, metadata=fields)
 
 
 async def archive_version(

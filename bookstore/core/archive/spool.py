@@ -7,7 +7,13 @@ is either complete or absent, whatever moment the process dies at.  Sequence num
 grow across restarts (they start from the clock and never go below the highest one
 on disk), so sorting by ``seq`` replays saves in the order they happened.
 
-Content waits on disk, not in memory: an entry in memory is a few fields.
+Content waits on disk, not in memory: an entry in memory is a few fields.  The one
+exception is a save the spool could not take (its disk is full): :meth:`Spool.hold`
+keeps those bytes in memory instead, so the save is still archived, in order, and the
+archiver reports why (:class:`SpoolFull`).
+
+The pending saves of a key can be listed (:func:`pending_id` names them in histories)
+and read back, by the server's archiver and, from disk, by the command line.
 
 Besides saves, the spool records *history operations* (a rename or a delete of a file,
 see :mod:`bookstore.core.archive.archiver`): entries with an ``action`` and no body, replayed in the
@@ -16,6 +22,7 @@ same order as the saves around them.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -23,16 +30,31 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-__all__ = ["Spool", "SpoolEntry"]
+__all__ = ["PENDING_ID_PREFIX", "Spool", "SpoolEntry", "pending_id", "pending_seq"]
 
 #: What an entry can record.
 ACTIONS = frozenset({"save", "rename", "delete"})
 _SUFFIX = ".entry"
 _FAILED_DIR = "failed"
+#: How the versions listing names a save still waiting in the spool: ``pending-<seq>``.
+PENDING_ID_PREFIX = "pending-"
+
+
+def pending_id(seq: int) -> str:
+    """The id a listing gives the pending save ``seq``."""
+    return f"{PENDING_ID_PREFIX}{seq}"
+
+
+def pending_seq(version_id: str) -> int | None:
+    """The spool sequence number a :func:`pending_id` names (None: not a pending id)."""
+    if not version_id.startswith(PENDING_ID_PREFIX):
+        return None
+    digits = version_id[len(PENDING_ID_PREFIX) :]
+    return int(digits) if digits.isdigit() and len(digits) <= 20 else None
 
 
 @dataclass(frozen=True, order=True)
@@ -43,12 +65,17 @@ class SpoolEntry:
     key: str
     path: str
     saved_at: float
-    file: Path
+    #: Where the entry waits on disk (None: held in memory, see :meth:`Spool.hold`).
+    file: Path | None
     #: ``"save"`` (the body is the saved file), ``"rename"`` or ``"delete"``.
     action: str = "save"
     #: For a rename: the new key and path.
     target_key: str = ""
     target_path: str = ""
+    #: The saved bytes, for an entry held in memory only.
+    body: bytes | None = field(default=None, compare=False, repr=False)
+    #: The size of the saved bytes (``-1`` when unknown: an entry read back from disk).
+    size: int = field(default=-1, compare=False)
 
 
 class Spool:
@@ -83,9 +110,25 @@ class Spool:
             return self._last_seq
 
     def add_file(self, key: str, path: str, source: str | os.PathLike[str]) -> SpoolEntry:
-        """Record the current bytes of the file ``source`` as a pending archive of ``key``."""
+        """Record the current bytes of the file ``source`` as a pending archive of ``key``;
+        :class:`OSError` when the spool cannot take them (e.g. its disk is full)."""
         with open(source, "rb") as src:
-            return self._write(key, path, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
+            size = os.fstat(src.fileno()).st_size
+            entry = self._write(key, path, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
+        return dataclasses.replace(entry, size=size)
+
+    def hold(self, key: str, path: str, content: bytes) -> SpoolEntry:
+        """Record ``content`` as a pending archive of ``key`` in memory only (the spool could
+        not take it); it orders with the entries on disk and is lost if the process dies."""
+        return SpoolEntry(
+            seq=self._next_seq(),
+            key=key,
+            path=path,
+            saved_at=time.time(),
+            file=None,
+            body=content,
+            size=len(content),
+        )
 
     def add_bytes(self, key: str, path: str, content: bytes) -> SpoolEntry:
         """Record ``content`` as a pending archive of ``key``."""
@@ -125,25 +168,62 @@ class Spool:
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
+        extra = extra or {}
         return SpoolEntry(
-            seq=seq, key=key, path=path, saved_at=saved_at, file=final, **(extra or {})
+            seq=seq,
+            key=key,
+            path=path,
+            saved_at=saved_at,
+            file=final,
+            action=extra.get("action", "save"),
+            target_key=extra.get("target_key", ""),
+            target_path=extra.get("target_path", ""),
         )
 
     @staticmethod
     def read_body(entry: SpoolEntry) -> bytes:
         """The saved bytes of ``entry``."""
+        if entry.file is None:
+            return entry.body or b""
         with open(entry.file, "rb") as file:
             file.readline()
             return file.read()
 
     @staticmethod
+    def open_body(entry: SpoolEntry) -> IO[bytes]:
+        """A binary file positioned at the saved bytes of ``entry`` (on disk)."""
+        if entry.file is None:
+            raise ValueError("the entry is held in memory")
+        file = open(entry.file, "rb")  # noqa: SIM115 (the caller closes it)
+        file.readline()
+        return file
+
+    @staticmethod
     def remove(entry: SpoolEntry) -> None:
         """Forget ``entry`` once it is archived."""
-        entry.file.unlink(missing_ok=True)
+        if entry.file is not None:
+            entry.file.unlink(missing_ok=True)
 
     def fail(self, entry: SpoolEntry) -> None:
         """Set ``entry`` aside in ``failed/``: it can never be archived as it is."""
-        self._move_to_failed(entry.file)
+        if entry.file is not None:
+            self._move_to_failed(entry.file)
+
+    def entries(self) -> list[SpoolEntry]:
+        """What is pending on disk, in order, read without changing anything (a server may
+        be using the spool: the command line lists its pending saves this way)."""
+        if not self.directory.is_dir():
+            return []
+        found = (self._read_header(file) for file in self.directory.glob(f"*{_SUFFIX}"))
+        return sorted(entry for entry in found if entry is not None)
+
+    def pending_saves(self, key: str) -> list[SpoolEntry]:
+        """The saves of ``key`` waiting on disk, newest first (read-only, see :meth:`entries`)."""
+        return [e for e in reversed(self.entries()) if e.action == "save" and e.key == key]
+
+    def version_of(self, seq: int) -> str | None:
+        """Which version a save became is known only to the archiver that uploaded it."""
+        return None
 
     def counts(self) -> tuple[int, int]:
         """``(pending, failed)`` entries on disk, read without opening the spool (a server
