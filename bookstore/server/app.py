@@ -15,6 +15,7 @@ from traitlets.config import Config
 from .._version import __version__
 from ..config import BookstoreSettings, load_legacy_settings
 from ..core.archive import Archiver, Spool, default_spool_dir
+from ..core.diff import shutdown_diff_pool
 from ..errors import NotAllowed
 from ..stores.base import ObjectStore
 from .checkpoints import BookstoreCheckpoints
@@ -173,3 +174,4 @@ class BookstoreApp(ExtensionApp):
         if self.services.archiver is not None:
             await self.services.archiver.stop(self.bookstore_settings.archive_shutdown_timeout)
         await self.services.close()
+        shutdown_diff_pool()

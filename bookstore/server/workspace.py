@@ -16,7 +16,6 @@ from functools import partial
 from typing import Any
 
 from jupyter_server.utils import ensure_async
-from nbformat.v4.rwbase import strip_transient
 from tornado import web
 
 from ..core.clone import check_name_length
@@ -153,9 +152,8 @@ class WorkspaceWriter:
         with self.contents_errors():
             if not await ensure_async(cm.file_exists(path)):
                 raise ObjectNotFound(f"There is no file {path!r} in the workspace.")
-            model = await ensure_async(cm.get(path, content=True, type="notebook"))
-        # Without the trust flags the contents manager adds on reading (never stored).
-        notebook = strip_transient(model["content"])
-        return DiffSide.current(
-            path, notebook, int(model.get("size") or 0), model.get("last_modified")
-        )
+            model = await ensure_async(cm.get(path, content=True, type="file", format="text"))
+        # The bytes as saved: parsed (without the trust flags Jupyter adds on reading, never
+        # stored) where the diff runs, off the event loop.
+        body = await run_cpu(len(model["content"]), str.encode, model["content"], "utf-8")
+        return DiffSide.current(path, None, len(body), model.get("last_modified"), body)

@@ -96,7 +96,7 @@ class _NoResendSession(AIOHTTPSession):
     botocore's retries, which know each operation, still apply."""
 
     async def _get_session(self, proxy_url: Any) -> Any:
-        session = await super()._get_session(proxy_url)
+        session = await super()._get_session(proxy_url)  # type: ignore[misc]
         # aiohttp has no public switch for this resend (aiohttp >= 3.10).
         session._retry_connection = False
         return session

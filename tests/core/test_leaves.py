@@ -21,6 +21,8 @@ STATUSES = {
     "BookstoreError": 500,
     "InvalidPath": 400,
     "InvalidRequest": 400,
+    "DocumentTooDeep": 400,
+    "DiffTooLarge": 413,
     "UnsupportedContent": 415,
     "InvalidNotebook": 422,
     "NotAllowed": 403,

@@ -9,7 +9,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ...core.catalog import catalog_prefix
-from ...core.diff import diff_refs, diff_versions
+from ...core.diff import diff_refs, diff_reply, diff_sides
 from ...core.history import History, area_path
 from ...keys import check_version_id
 from ...tokens import parse_limit
@@ -102,10 +102,10 @@ class DiffHandler(_HistoryHandler):
         )
         content = self.query_flag("content")
         history = await self.history()
-        result = await diff_versions(
-            history, path, base, remote, self.services.writer.current_notebook
-        )
-        self.finish_json(result.to_dict(path, content=content))
+        sides = await diff_sides(history, path, base, remote, self.services.writer.current_notebook)
+        reply = await diff_reply(*sides, path, content=content)
+        self.set_header("Content-Type", "application/json")
+        self.finish(reply)
 
 
 class PublishedVersionsHandler(VersionsHandler):
@@ -150,7 +150,8 @@ class PublishedCatalogHandler(BookstoreAPIHandler):
         """Answer ``{"items", "next_token"}``; ``prefix`` and ``q`` filter by path."""
         limit = parse_limit(self.get_query_argument("limit", None), 50)
         token = self.get_query_argument("page_token", None) or None
-        prefix = catalog_prefix(self.get_query_argument("prefix", ""))
+        # As sent: tornado's default strip would turn " /a" into the absolute "/a".
+        prefix = catalog_prefix(self.get_query_argument("prefix", "", strip=False))
         query = self.get_query_argument("q", "")
         catalog = await self.services.catalog()
         page = await catalog.page(prefix, query, limit=limit, token=token)
