@@ -204,6 +204,14 @@ function HistoryView(props: IHistoryViewProps): JSX.Element {
               <div className="jp-bookstore-versionLine">
                 <TimeSize lastModified={version.last_modified} id={version.id} size={version.size} />
                 {version.is_latest && <span className="jp-bookstore-badge">latest</span>}
+                {version.pending && (
+                  <span
+                    className="jp-bookstore-badge jp-mod-pending"
+                    title="Saved, not archived yet: it waits in the archive spool"
+                  >
+                    pending
+                  </span>
+                )}
                 {isPublished && (
                   <span className="jp-bookstore-badge jp-mod-published">published</span>
                 )}

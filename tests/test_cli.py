@@ -463,6 +463,26 @@ def test_versions(cli: CLI) -> None:
 
 
 @both_backends
+def test_versions_lists_the_saves_still_in_the_spool(cli: CLI) -> None:
+    """A save a server acknowledged but has not archived yet is listed, marked pending,
+    and can be shown (read back from the server's spool)."""
+    from bookstore.core.archive import Spool
+
+    (archived,) = cli.archive("p.ipynb", nb_bytes("archived"))
+    spool_dir = cli.with_bookstore(lambda bookstore: asyncio.sleep(0, bookstore.spool_dir()))
+    Spool(spool_dir).add_bytes(f"{cli.key_root}/workspace/p.ipynb", "p.ipynb", nb_bytes("pending"))
+
+    listing = cli("versions", "p.ipynb", "--json").json()
+    pending, stored = listing["versions"]
+    assert pending["id"].startswith("pending-")
+    assert (pending["pending"], pending["is_latest"]) == (True, True)
+    assert (stored["id"], stored["pending"], stored["is_latest"]) == (archived, False, False)
+    run = cli("versions", "p.ipynb").ok()
+    assert run.out.splitlines()[1].split()[-2:] == ["latest", "pending"]
+    shown = cli("show", "p.ipynb", pending["id"]).ok()
+    assert "# Notebook pending" in shown.out
+
+
 def test_versions_usage_errors(cli: CLI) -> None:
     for limit in ("0", "1001", "many"):
         cli("versions", "nb.ipynb", "--limit", limit).failed(2, "--limit")

@@ -130,7 +130,14 @@ class Command:
                     item.id,
                     format_time(item.last_modified),
                     format_size(item.size),
-                    "latest" if item.is_latest else "",
+                    " ".join(
+                        label
+                        for label, applies in (
+                            ("latest", item.is_latest),
+                            ("pending", item.pending),
+                        )
+                        if applies
+                    ),
                     item.path if item.path != path else "",
                 ]
             )

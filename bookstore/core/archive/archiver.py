@@ -279,8 +279,17 @@ class Archiver(LoggingConfigurable):
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-        if self.pending:
-            self.log.info("bookstore: %d archives stay in the spool for next start", self.pending)
+        held = self.held
+        if held:
+            self.log.error(
+                "bookstore: %d saves held in memory (the spool could not take them) are not "
+                "archived: their files are still in the workspace; save them again",
+                held,
+            )
+        if self.pending - held:
+            self.log.info(
+                "bookstore: %d archives stay in the spool for next start", self.pending - held
+            )
 
     async def flush(self, path: str, timeout: float | None = None) -> bool:
         """Wait until every save and operation recorded so far for ``path`` is done;
