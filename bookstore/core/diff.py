@@ -6,7 +6,8 @@ saved under, or the current file) and the notebook, or the bytes it is parsed fr
 Big diffs never hold the event loop: sides are parsed, validated and diffed in a worker
 thread, and above :data:`PROCESS_DIFF_BYTES` (both sides together) in a separate process
 that also writes the JSON reply (:func:`diff_reply`), since parsing and encoding JSON
-keep Python's interpreter lock for their whole length.  The diff itself is nbdime's
+keep Python's interpreter lock for their whole length (:mod:`.diff_worker`).  The diff
+itself is nbdime's
 (:func:`nbdime.diff_notebooks`), whose format JupyterLab's nbdime widgets render as is;
 :func:`diff_summary` counts what changed in words.
 """
@@ -14,16 +15,19 @@ keep Python's interpreter lock for their whole length.  The diff itself is nbdim
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
-import multiprocessing
+import logging
+import subprocess
+import sys
+import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..errors import DiffTooLarge, InvalidRequest, UnsupportedContent
+from .. import errors as errors_module
+from ..errors import BookstoreError, DiffTooLarge, InvalidRequest, UnsupportedContent
 from ..keys import is_notebook_path
 from ..notebooks import read_notebook, run_cpu
 from ..timestamps import json_default
@@ -37,7 +41,6 @@ __all__ = [
     "DiffResult",
     "DiffSide",
     "diff_notebooks",
-    "diff_pool",
     "diff_refs",
     "diff_reply",
     "diff_side",
@@ -45,7 +48,6 @@ __all__ = [
     "diff_summary",
     "diff_versions",
     "nbdime_diff",
-    "shutdown_diff_pool",
 ]
 
 #: Diff references that are not version ids: the file as it is now, the newest version.
@@ -193,8 +195,8 @@ def _diff_sides(base: DiffSide, remote: DiffSide) -> DiffResult:
     )
 
 
-def _reply_bytes(path: str, content: bool, base: DiffSide, remote: DiffSide) -> bytes:
-    """The JSON reply of a diff of ``path`` (CPU-bound; runs in :func:`diff_pool` too)."""
+def reply_bytes(path: str, content: bool, base: DiffSide, remote: DiffSide) -> bytes:
+    """The JSON reply of a diff of ``path`` (CPU-bound; :mod:`.diff_worker` runs it too)."""
     result = _diff_sides(base, remote)
     return json.dumps(result.to_dict(path, content=content), default=json_default).encode()
 
@@ -204,43 +206,103 @@ async def diff_notebooks(base: DiffSide, remote: DiffSide) -> DiffResult:
     return await run_cpu(base.size + remote.size, _diff_sides, base, remote)
 
 
-class _Pools:
-    """Where the diff process pool is kept between diffs."""
+#: The exit status of a diff worker that refused its input (the reply says why).
+WORKER_REFUSED = 3
 
-    diff: ProcessPoolExecutor | None = None
-
-
-def diff_pool() -> ProcessPoolExecutor:
-    """The one worker process big diffs run in (started on first use; a fresh
-    interpreter, not a fork of the server)."""
-    if _Pools.diff is None:
-        context = multiprocessing.get_context("spawn")
-        _Pools.diff = ProcessPoolExecutor(max_workers=1, mp_context=context)
-    return _Pools.diff
+_log = logging.getLogger(__name__)
 
 
-def shutdown_diff_pool() -> None:
-    """Stop the diff worker process, if it was started."""
-    pool, _Pools.diff = _Pools.diff, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
+class DiffWorker:
+    """One long-lived worker process for big diffs (``python -m
+    bookstore.core.diff_worker``, started on first use and again if it dies): the sides go
+    in as bytes on its stdin, the JSON reply comes back on its stdout.  One diff at a
+    time; the pipes are driven from a worker thread, so the event loop never waits."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        process = self._process
+        if process is None or process.poll() is not None:
+            process = self._process = subprocess.Popen(
+                [sys.executable, "-m", "bookstore.core.diff_worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        return process
+
+    def run(self, header: dict[str, Any], base: bytes, remote: bytes) -> tuple[int, bytes]:
+        """One exchange (blocking): ``(status, reply)``; status -1 when the worker died."""
+        with self._lock:
+            process = self._started()
+            assert process.stdin is not None
+            assert process.stdout is not None
+            try:
+                process.stdin.write(json.dumps(header, default=json_default).encode() + b"\n")
+                process.stdin.write(base)
+                process.stdin.write(remote)
+                process.stdin.flush()
+                status_line = process.stdout.readline()
+                answer = json.loads(status_line)
+                reply = process.stdout.read(int(answer["size"]))
+            except (OSError, ValueError, KeyError):
+                self.close_locked()
+                return -1, b""
+            return int(answer["status"]), reply
+
+    def close(self) -> None:
+        """Stop the worker process, if it runs."""
+        with self._lock:
+            self.close_locked()
+
+    def close_locked(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+#: The server's diff worker.
+DIFF_WORKER = DiffWorker()
+atexit.register(DIFF_WORKER.close)
+
+
+async def diff_in_process(base: DiffSide, remote: DiffSide, path: str, *, content: bool) -> bytes:
+    """:func:`reply_bytes` in :data:`DIFF_WORKER`'s process."""
+    base_body, remote_body = base.body, remote.body
+    assert base_body is not None
+    assert remote_body is not None
+    header = {
+        "path": path,
+        "content": content,
+        "base": base.reference,
+        "remote": remote.reference,
+        "base_size": len(base_body),
+        "remote_size": len(remote_body),
+    }
+    status, reply = await asyncio.to_thread(DIFF_WORKER.run, header, base_body, remote_body)
+    if status == 0:
+        return reply
+    if status == WORKER_REFUSED:
+        refused = json.loads(reply)
+        error_class = getattr(errors_module, str(refused.get("error")), None)
+        if isinstance(error_class, type) and issubclass(error_class, BookstoreError):
+            raise error_class(str(refused.get("message")))
+    _log.warning("bookstore: the diff worker process stopped during a diff of %r", path)
+    raise DiffTooLarge(
+        "The diff's worker process stopped before it finished (the notebooks may be too "
+        "large for this server's memory)."
+    )
 
 
 async def diff_reply(base: DiffSide, remote: DiffSide, path: str, *, content: bool) -> bytes:
     """The JSON reply of the diff routes, made off the event loop: in a worker thread, or
-    above :data:`PROCESS_DIFF_BYTES` in the diff process (sides sent as bytes)."""
+    above :data:`PROCESS_DIFF_BYTES` in a worker process (sides sent as bytes)."""
     size = base.size + remote.size
     if size <= PROCESS_DIFF_BYTES or base.body is None or remote.body is None:
-        return await run_cpu(size, _reply_bytes, path, content, base, remote)
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(diff_pool(), _reply_bytes, path, content, base, remote)
-    except BrokenProcessPool:
-        shutdown_diff_pool()  # the worker died (e.g. out of memory): the next diff starts one
-        raise DiffTooLarge(
-            "The diff's worker process stopped before it finished (the notebooks may be too "
-            "large for this server's memory)."
-        ) from None
+        return await run_cpu(size, reply_bytes, path, content, base, remote)
+    return await diff_in_process(base, remote, path, content=content)
 
 
 def diff_refs(area: str, path: str, base: str | None, remote: str | None) -> tuple[str, str]:

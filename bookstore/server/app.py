@@ -4,6 +4,7 @@ checkpoints into the contents manager, and registers the routes."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import Any
 
@@ -15,7 +16,7 @@ from traitlets.config import Config
 from .._version import __version__
 from ..config import BookstoreSettings, load_legacy_settings
 from ..core.archive import Archiver, Spool, default_spool_dir
-from ..core.diff import shutdown_diff_pool
+from ..core.diff import DIFF_WORKER
 from ..errors import NotAllowed
 from ..stores.base import ObjectStore
 from .checkpoints import BookstoreCheckpoints
@@ -174,4 +175,4 @@ class BookstoreApp(ExtensionApp):
         if self.services.archiver is not None:
             await self.services.archiver.stop(self.bookstore_settings.archive_shutdown_timeout)
         await self.services.close()
-        shutdown_diff_pool()
+        await asyncio.to_thread(DIFF_WORKER.close)

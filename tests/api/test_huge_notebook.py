@@ -50,6 +50,7 @@ async def test_a_huge_notebook_is_archived_whole_and_diffed_while_others_are_ser
         fetch_json(
             "api/bookstore/workspace/huge.ipynb/diff",
             params={"base": oldest["id"], "remote": newest["id"], "content": "false"},
+            request_timeout=300,  # the first big diff starts the diff worker process
         )
     )
     answered_during_diff = 0
