@@ -26,6 +26,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ReadTimeoutError,
 )
+from botocore.handlers import add_expect_header
 from botocore.utils import parse_timestamp
 
 from ..errors import (
@@ -171,6 +172,8 @@ class S3Store(ObjectStore):
             read_timeout=60,
             retries={"max_attempts": 3, "mode": "standard"},
             http_session_cls=_NoResendSession,
+            # CRC32 of every body only where S3 requires one (the ETag and SigV4 remain).
+            request_checksum_calculation="when_required",
             s3={"addressing_style": "path"} if self.endpoint_url else None,
         )
         stack = contextlib.AsyncExitStack()
@@ -194,6 +197,9 @@ class S3Store(ObjectStore):
         # A put whose reply was lost may have stored the object: botocore must not send it
         # again (a duplicate version); the caller decides, knowing what the store holds.
         self._client.meta.events.register_first("needs-retry.s3.PutObject", _no_blind_retry)
+        # No "Expect: 100-continue" round trip before each body (botocore adds it to every
+        # body it can read; bookstore's bodies are bytes in memory, at most one part).
+        self._client.meta.events.unregister("before-call.s3", add_expect_header)
         self._exit_stack = stack
         self._semaphore = asyncio.Semaphore(settings.max_threads)
 
