@@ -8,6 +8,7 @@ above the store layer ever sees a backend-specific exception::
     BookstoreError              500  anything else
     ├── InvalidPath             400  a path or key that could escape its prefix
     ├── InvalidRequest          400  a malformed body or parameter
+    │   └── DocumentTooDeep     400  a notebook or body nested too deeply
     ├── UnsupportedContent      415  a body of a type the route does not take
     ├── InvalidNotebook         422  content that is not a valid notebook
     ├── NotAllowed              403  a feature turned off, a bucket not allowed
@@ -33,6 +34,8 @@ __all__ = [
     "AccessDenied",
     "BookstoreError",
     "BucketNotFound",
+    "DiffTooLarge",
+    "DocumentTooDeep",
     "InvalidNotebook",
     "InvalidPath",
     "InvalidRequest",
@@ -64,6 +67,18 @@ class InvalidRequest(BookstoreError):
     """A request body or parameter that is malformed or missing."""
 
     http_status: ClassVar[int] = 400
+
+
+class DocumentTooDeep(InvalidRequest):
+    """A JSON document nested deeper than bookstore accepts (see ``notebooks.MAX_NESTING``)."""
+
+    http_status: ClassVar[int] = 400
+
+
+class DiffTooLarge(BookstoreError):
+    """A diff the server could not finish (its worker process stopped)."""
+
+    http_status: ClassVar[int] = 413
 
 
 class UnsupportedContent(BookstoreError):

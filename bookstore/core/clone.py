@@ -196,7 +196,12 @@ class FileSystemSource:
             raise InvalidRequest("Must have a 'relpath' to clone from.")
         shown = relpath if len(relpath) <= 200 else relpath[:200] + "…"
         missing = ObjectNotFound(f"No file {shown!r} can be cloned from the file system.")
-        if relpath.startswith("/") or "\x00" in relpath or len(relpath) > _MAX_FIELD:
+        if (
+            relpath.startswith("/")
+            or relpath.endswith("/")
+            or "\x00" in relpath
+            or len(relpath) > _MAX_FIELD
+        ):
             raise missing
         try:
             normalize_path(relpath, what="relpath")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidRequest, NotAllowed, ObjectNotFound, UnsupportedContent
-from ..keys import notebook_path, s3_key
+from ..keys import check_version_id, notebook_path, s3_key
 from ..notebooks import NOTEBOOK_CONTENT_TYPE, notebook_bytes, run_cpu
 from ..stores.base import ObjectInfo, ObjectStore
 from .archive.lineage import SHA256_FIELD
@@ -42,11 +42,12 @@ def parse_publish_request(body: Any, path: str, *, size: int = 0) -> PublishRequ
         raise InvalidRequest("The request body must be a JSON object.")
     if "version_id" in body:
         version_id = body["version_id"]
-        if not isinstance(version_id, str) or not version_id or len(version_id) > 1024:
+        if not isinstance(version_id, str) or not version_id:
             raise InvalidRequest("'version_id' must be a non-empty string.")
         source = body.get("source_path", path)
         return PublishRequest(
-            version_id=version_id, source_path=notebook_path(source, what="source_path")
+            version_id=check_version_id(version_id),
+            source_path=notebook_path(source, what="source_path"),
         )
     kind = body.get("type")
     if kind is None or "content" not in body:

@@ -3,14 +3,18 @@
 The document lives in ``bookstore/openapi.yaml``; :func:`load_spec` reads it once and
 ``GET /api/bookstore/openapi.json`` (:class:`OpenAPIHandler`) answers it as JSON, with
 ``servers`` set to the server's ``base_url`` so that tools calling the API from the
-document reach this server (also under JupyterHub, e.g. ``/user/kylek/``).
+document reach this server (also under JupyterHub, e.g. ``/user/kylek/``), and the
+``maxLength`` of each path schema marked ``x-bookstore-area`` set from this server's key
+prefix (:func:`served_spec`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import importlib.resources
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -18,9 +22,12 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .._version import __version__
+from ..core.areas import AREAS
+from ..errors import NotAllowed
+from ..keys import MAX_KEY_BYTES
 from .handlers.base import BookstoreAPIHandler
 
-__all__ = ["SPEC_RESOURCE", "OpenAPIHandler", "load_spec"]
+__all__ = ["SPEC_RESOURCE", "OpenAPIHandler", "load_spec", "path_max_length", "served_spec"]
 
 #: The file name of the document inside the ``bookstore`` package.
 SPEC_RESOURCE = "openapi.yaml"
@@ -49,10 +56,33 @@ class OpenAPIHandler(BookstoreAPIHandler):
     async def get(self) -> None:
         """Answer the document as JSON, with ``servers`` set to this server's base URL
         and ``info.version`` to the running release."""
-        spec = _cached_spec()
-        spec = {
-            **spec,
-            "info": {**spec["info"], "version": __version__},
-            "servers": [{"url": self.base_url}],
-        }
-        self.finish_json(spec)
+        prefixes = {}
+        for area in AREAS:
+            # An area that is off answers 403 on its routes: the file's limits stay.
+            with contextlib.suppress(NotAllowed):
+                prefixes[area] = self.services.areas.key_prefix(area)
+        self.finish_json(served_spec(self.base_url, prefixes))
+
+
+def path_max_length(prefix: str) -> int:
+    """The longest path (in characters) whose key ``{prefix}/{path}`` always fits S3's
+    :data:`~bookstore.keys.MAX_KEY_BYTES` bytes: four bytes a character."""
+    return max(0, (MAX_KEY_BYTES - len(prefix.encode("utf-8")) - 1) // 4)
+
+
+def served_spec(base_url: str, prefixes: Mapping[str, str]) -> dict[str, Any]:
+    """The document as served: ``servers`` is ``base_url``, ``info.version`` the running
+    release, and each schema marked ``x-bookstore-area`` whose area has a prefix in
+    ``prefixes`` gets that prefix's :func:`path_max_length`."""
+    spec = _cached_spec()
+    schemas = dict(spec["components"]["schemas"])
+    for name, schema in schemas.items():
+        area = schema.get("x-bookstore-area")
+        if area in prefixes:
+            schemas[name] = {**schema, "maxLength": path_max_length(prefixes[area])}
+    return {
+        **spec,
+        "info": {**spec["info"], "version": __version__},
+        "servers": [{"url": base_url}],
+        "components": {**spec["components"], "schemas": schemas},
+    }

@@ -322,8 +322,21 @@ async def test_served_as_json_with_the_base_url(jp_fetch: Any, jp_base_url: str)
     assert served["servers"] == [{"url": jp_base_url}]
     assert served["info"]["version"] == __version__
     spec = load_spec()
+    # The file, with this server's path limits (from its prefixes) in the path schemas.
+    served_schemas = served["components"].pop("schemas")
+    spec_schemas = spec["components"].pop("schemas")
     assert {**served, "servers": None} == {**spec, "servers": None}
-    validate(served)
+    assert served_schemas.keys() == spec_schemas.keys()
+    for name, schema in spec_schemas.items():
+        if "x-bookstore-area" in schema:
+            assert served_schemas[name] == {
+                **schema,
+                "maxLength": served_schemas[name]["maxLength"],
+            }
+            assert served_schemas[name]["maxLength"] > 200
+        else:
+            assert served_schemas[name] == schema, name
+    validate({**served, "components": {**served["components"], "schemas": served_schemas}})
 
 
 async def test_openapi_json_needs_authentication(jp_fetch: Any) -> None:

@@ -16,7 +16,8 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
-from ...errors import BookstoreError, InvalidRequest, status_for
+from ...errors import BookstoreError, DocumentTooDeep, InvalidRequest, status_for
+from ...notebooks import MAX_NESTING, nesting_exceeds, run_cpu
 from ...timestamps import json_default
 from ..services import SERVICES_KEY, BookstoreServices
 
@@ -49,6 +50,25 @@ class BookstoreHandlerMixin(ExtensionHandlerMixin, JupyterHandler):
     def services(self) -> BookstoreServices:
         """The server's :class:`~bookstore.server.services.BookstoreServices`."""
         return cast(BookstoreServices, self.settings[SERVICES_KEY])
+
+    def allowed_methods(self) -> list[str]:
+        """The HTTP methods this route answers (the handler's own), for ``Allow``."""
+        return [
+            method
+            for method in self.SUPPORTED_METHODS
+            if getattr(type(self), method.lower(), None)
+            is not getattr(web.RequestHandler, method.lower(), None)
+        ]
+
+    def set_allow_header(self, status_code: int) -> None:
+        """Say which methods the route takes on a 405 (tornado's answer to any other)."""
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """The error as the base handler writes it, with ``Allow`` on a 405."""
+        self.set_allow_header(status_code)
+        super().write_error(status_code, **kwargs)
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         """Report a :class:`BookstoreError` with its own status and message."""
@@ -87,20 +107,42 @@ class BookstoreHandlerMixin(ExtensionHandlerMixin, JupyterHandler):
 class BookstoreAPIHandler(BookstoreHandlerMixin, APIHandler):
     """Base of bookstore's JSON handlers: errors as JSON, bodies parsed in one place."""
 
-    def json_body(self) -> Any:
-        """The request body parsed as JSON; :class:`InvalidRequest` when it is not."""
+    def options(self, *args: Any, **kwargs: Any) -> None:
+        """Jupyter's CORS preflight answer, with ``Allow`` naming the route's methods."""
+        self.set_header("Allow", ", ".join(self.allowed_methods()))
+        super().options(*args, **kwargs)
+
+    async def json_body(self, *, check_nesting: bool = True) -> Any:
+        """The request body parsed as JSON (in a worker thread when it is large);
+        :class:`InvalidRequest` when it is not JSON, :class:`DocumentTooDeep` when it nests
+        more than :data:`~bookstore.notebooks.MAX_NESTING` levels (unless
+        ``check_nesting`` is false: publish checks the notebook that is most of its body)."""
         body = self.request.body
         if not body:
             raise InvalidRequest("The request has no body; send a JSON object.")
-        try:
-            return json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
-        except RecursionError:
-            raise InvalidRequest("The request body is nested too deeply.") from None
+        return await run_cpu(len(body), _parse_json_body, body, check_nesting)
 
     def finish_json(self, model: Any, status: int = 200) -> None:
         """Answer ``model`` as JSON (times as RFC 3339 with milliseconds)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(model, default=json_default))
+
+
+def _parse_json_body(body: bytes, check_nesting: bool) -> Any:
+    try:
+        parsed = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InvalidRequest(f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _body_too_deep() from None
+    if check_nesting and nesting_exceeds(parsed, MAX_NESTING):
+        raise _body_too_deep()
+    return parsed
+
+
+def _body_too_deep() -> DocumentTooDeep:
+    return DocumentTooDeep(
+        f"The request body is nested more than {MAX_NESTING} levels deep; bookstore "
+        f"accepts at most {MAX_NESTING} (a notebook's metadata and outputs included)."
+    )

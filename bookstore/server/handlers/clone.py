@@ -27,7 +27,7 @@ class BookstoreCloneAPIHandler(BookstoreAPIHandler):
     async def post(self) -> None:
         """Clone ``{s3_bucket?, s3_key, s3_version_id?, target_path?}``; answer the
         contents model plus ``s3_path`` and ``versionID``."""
-        request = CloneRequest.from_json(self.json_body())
+        request = CloneRequest.from_json(await self.json_body())
         source = await self.services.s3_clone_source()
         info, body = await source.fetch(request)
         model = await self.services.writer.clone_bytes(
@@ -52,7 +52,7 @@ class BookstoreFSCloneAPIHandler(BookstoreAPIHandler):
     @authorized
     async def post(self) -> None:
         """Clone ``{relpath, target_path?}`` and answer the new file's contents model."""
-        body = self.json_body()
+        body = await self.json_body()
         if not isinstance(body, dict):
             raise InvalidRequest("The request body must be a JSON object.")
         source = self.services.fs_clone_source()  # 403 when off, before the fields

@@ -23,7 +23,9 @@ class BookstorePublishHandler(BookstoreAPIHandler):
     async def put(self, path: str) -> None:
         """Publish the notebook in the body, or an archived version, at ``path``."""
         path = notebook_path(path)
-        request = parse_publish_request(self.json_body(), path, size=len(self.request.body))
+        # The notebook, most of the body, is checked for nesting where it is serialised.
+        body = await self.json_body(check_nesting=False)
+        request = parse_publish_request(body, path, size=len(self.request.body))
         publisher = await self.services.publisher()
         self.finish(self._with_clone_url(await publisher.publish(path, request)))
 

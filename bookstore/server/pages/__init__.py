@@ -40,6 +40,11 @@ class BookstorePageHandler(BookstoreHandlerMixin):
         """The Jinja template ``name`` of bookstore's pages (bookstore 2.x's name, kept)."""
         return template_environment().get_template(name)
 
+    def query_value(self, name: str) -> str | None:
+        """A query parameter exactly as sent (tornado's default strips surrounding
+        whitespace, which would change a key or a path), or None."""
+        return self.get_query_argument(name, None, strip=False)
+
     def render_page(self, template_name: str, /, **params: Any) -> str:
         """Render ``template_name`` with ``params`` plus ``base_url`` and the XSRF token."""
         template = self.get_template(template_name)
@@ -48,7 +53,9 @@ class BookstorePageHandler(BookstoreHandlerMixin):
         return template.render(base_url=self.base_url, **params)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """Render ``error.html``: the status, its name and a message a person can act on."""
+        """Render ``error.html``: the status, its name and a message a person can act on
+        (with ``Allow`` on a 405)."""
+        self.set_allow_header(status_code)
         message = ""
         exc_info = kwargs.get("exc_info")
         if exc_info is not None:

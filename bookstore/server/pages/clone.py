@@ -61,7 +61,7 @@ class BookstoreCloneHandler(BookstorePageHandler):
     @authorized
     async def get(self) -> None:
         """Show what would be cloned, or say in words why it cannot be."""
-        request = CloneRequest.from_query(lambda name: self.get_query_argument(name, None))
+        request = CloneRequest.from_query(self.query_value)
         source = await self.services.s3_clone_source()
         info = await source.describe(request)
         params = self.construct_template_params(
@@ -79,7 +79,7 @@ class BookstoreFSCloneHandler(BookstorePageHandler):
     async def get(self) -> None:
         """Show the file to clone, or say why it cannot be."""
         source = self.services.fs_clone_source()
-        relpath = self.get_query_argument("relpath", "")
+        relpath = self.query_value("relpath") or ""
         stat = await source.describe(relpath)
         name = posixpath.basename(relpath)
         self.finish(
@@ -87,7 +87,7 @@ class BookstoreFSCloneHandler(BookstorePageHandler):
                 "fs_clone.html",
                 relpath=relpath,
                 name=name,
-                target_path=self.get_query_argument("target_path", "") or name,
+                target_path=self.query_value("target_path") or name,
                 size=stat.st_size,
                 last_modified=modified_time(stat).strftime(_PAGE_TIME),
                 api_url=f"{self.base_url}api/bookstore/fs-clone",
