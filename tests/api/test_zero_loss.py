@@ -102,6 +102,20 @@ async def test_a_deeply_nested_notebook_save_is_a_400_naming_the_limit(
     assert not (jp_root_dir / "deep.ipynb").exists()
 
 
+async def test_a_diff_against_a_current_file_that_is_not_a_notebook_is_a_422(
+    jp_fetch: Any, fetch_json: Any, bookstore_app: BookstoreApp, jp_root_dir: Path
+) -> None:
+    assert (await save(jp_fetch, "broken.ipynb", make_notebook(cells=1))).code == 201
+    assert bookstore_app.archiver is not None
+    assert await bookstore_app.archiver.drain(timeout=60)
+    (jp_root_dir / "broken.ipynb").write_text("{not json")
+    status, body = await fetch_json(
+        "api/bookstore/workspace/broken.ipynb/diff", params={"base": "latest"}
+    )
+    assert status == 422, body
+    assert "not valid JSON" in body["message"]
+
+
 # -- S3 behind a proxy that holds puts or loses their replies -----------------------------
 
 

@@ -137,11 +137,13 @@ class ClientServer(JupyterServer):
         return list(reply["versions"])
 
     def wait_versions(self, path: str, count: int, timeout: float = 30) -> list[dict[str, Any]]:
-        """Wait until ``path`` has ``count`` archived versions; return them."""
+        """Wait until ``path`` has ``count`` archived versions (none still pending in the
+        spool, whose ids change once archived); return them."""
         deadline = time.monotonic() + timeout
         while True:
             found = self.versions(path)
-            if len(found) >= count or time.monotonic() > deadline:
+            archived = not any(version.get("pending") for version in found)
+            if (len(found) >= count and archived) or time.monotonic() > deadline:
                 assert len(found) == count, found
                 return found
             time.sleep(0.1)

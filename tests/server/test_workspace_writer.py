@@ -83,14 +83,16 @@ async def test_the_current_notebook_without_trust_flags(
     assert side.reference["current"] is True
     assert side.reference["path"] == "n.ipynb"
     assert side.size == len(NOTEBOOK)
-    assert "trusted" not in side.notebook["cells"][1]["metadata"]
-    nbformat.validate(side.notebook)  # a valid notebook, as the contents manager read it
+    assert side.body == NOTEBOOK  # the bytes as saved, parsed where the diff runs
+    notebook = side.parsed()
+    assert "trusted" not in notebook["cells"][1]["metadata"]
+    nbformat.validate(notebook)
     with pytest.raises(ObjectNotFound, match=r"no file 'gone\.ipynb'"):
         await writer.current_notebook("gone.ipynb")
 
 
 async def test_contents_errors_hide_the_root(writer: WorkspaceWriter, root: Path) -> None:
-    (root / "broken.ipynb").write_text("{not json")
+    (root / "broken.ipynb").write_bytes(b"\xff{not UTF-8")  # Jupyter names the file's path
     with pytest.raises(WorkspaceError) as caught:
         await writer.current_notebook("broken.ipynb")
     assert caught.value.status == 400
