@@ -273,6 +273,25 @@ def check_setup(plain: Any, archiving: Any) -> None:
         raise RuntimeError(f"archiving is not usable on the archiving server: {features}")
 
 
+def start_pair(s3: Any, work_dir: Path, prefix: str) -> list[Any]:
+    """Start the ``plain`` and ``archiving`` servers (archiving to ``prefix`` on ``s3``)
+    side by side, check them, and say where they are: ``[plain, archiving]``."""
+    from tests.jupyter_process import JupyterServer
+
+    (work_dir / "plain").mkdir()
+    (work_dir / "archiving").mkdir()
+    plain = JupyterServer(work_dir / "plain", {}, extra_args=(DISABLE_BOOKSTORE,))
+    archiving = JupyterServer(
+        work_dir / "archiving",
+        s3.settings_dict(workspace_prefix=prefix, archive_spool_dir=str(work_dir / "spool")),
+    )
+    start_all([plain, archiving])
+    check_setup(plain, archiving)
+    print(f"SeaweedFS at {s3.endpoint_url}, bucket {s3.bucket} (versioned)")
+    print(f"plain server on :{plain.port}, archiving server on :{archiving.port}")
+    return [plain, archiving]
+
+
 def wait_for_drain(server: Any) -> tuple[dict[str, Any], float]:
     """Poll the archive status until nothing is pending; (status, when it was seen)."""
     deadline = time.perf_counter() + DRAIN_TIMEOUT_S
@@ -498,7 +517,6 @@ def ratio(a: float, b: float) -> float:
 
 
 def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
-    from tests.jupyter_process import JupyterServer
     from tests.notebooks import make_notebook
     from tests.s3rig import SeaweedFS
 
@@ -510,18 +528,8 @@ def run(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
         s3.start()
         s3.create_buckets()
         prefix = f"bench-{uuid.uuid4().hex[:12]}/workspace"
-        (work_dir / "plain").mkdir()
-        (work_dir / "archiving").mkdir()
-        plain = JupyterServer(work_dir / "plain", {}, extra_args=(DISABLE_BOOKSTORE,))
-        archiving = JupyterServer(
-            work_dir / "archiving",
-            s3.settings_dict(workspace_prefix=prefix, archive_spool_dir=str(work_dir / "spool")),
-        )
-        servers = [plain, archiving]
-        start_all(servers)
-        check_setup(plain, archiving)
-        print(f"SeaweedFS at {s3.endpoint_url}, bucket {s3.bucket} (versioned)")
-        print(f"plain server on :{plain.port}, archiving server on :{archiving.port}")
+        servers = start_pair(s3, work_dir, prefix)
+        plain, archiving = servers
 
         a = Client("plain", plain)
         b = Client("archiving", archiving)

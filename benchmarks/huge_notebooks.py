@@ -80,7 +80,7 @@ from pathlib import Path
 from typing import Any
 
 from _report import print_rows
-from archive_saves import DISABLE_BOOKSTORE, check_setup, descendants, process_cpu_s, start_all
+from archive_saves import descendants, process_cpu_s, start_pair
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -555,7 +555,6 @@ def goals(by_key: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]
 
 
 def run(mb: float, cells: int, work_dir: Path) -> dict[str, Any]:
-    from tests.jupyter_process import JupyterServer
     from tests.notebooks import make_notebook
     from tests.s3rig import SeaweedFS
 
@@ -573,18 +572,8 @@ def run(mb: float, cells: int, work_dir: Path) -> dict[str, Any]:
         s3.start()
         s3.create_buckets()
         prefix = f"bench-{uuid.uuid4().hex[:12]}/workspace"
-        (work_dir / "plain").mkdir()
-        (work_dir / "archiving").mkdir()
-        plain = JupyterServer(work_dir / "plain", {}, extra_args=(DISABLE_BOOKSTORE,))
-        archiving = JupyterServer(
-            work_dir / "archiving",
-            s3.settings_dict(workspace_prefix=prefix, archive_spool_dir=str(work_dir / "spool")),
-        )
-        servers = [plain, archiving]
-        start_all(servers)
-        check_setup(plain, archiving)
-        print(f"SeaweedFS at {s3.endpoint_url}, bucket {s3.bucket} (versioned)")
-        print(f"plain server on :{plain.port}, archiving server on :{archiving.port}")
+        servers = start_pair(s3, work_dir, prefix)
+        plain, archiving = servers
         bench = Bench(plain, archiving)
         bench.warm_up()
         bench.idle()
