@@ -126,8 +126,11 @@ class SaveRecorder:
         return result
 
     def _note_written(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
-        """Post-save hook: remember where the save in progress was written."""
-        self._written[str(model.get("path", "")).strip("/")] = os_path
+        """Post-save hook: remember where the save in progress was written (for the paths
+        :meth:`save` records; it takes the note back)."""
+        path = str(model.get("path", "")).strip("/")
+        if path in self._locks:
+            self._written[path] = os_path
 
     # -- the sync path ----------------------------------------------------------------
 
