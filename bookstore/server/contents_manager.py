@@ -24,4 +24,4 @@ class BookstoreContentsArchiver(FileContentsManager):
         """Queue ``record`` as the next version of its path."""
         if self.archiver is None:
             raise RuntimeError("bookstore's extension is not loaded: nothing archives")
-        self.archiver.archive_bytes(record.filepath, record.content.encode("utf-8"))
+        await self.archiver.record_bytes(record.filepath, record.content.encode("utf-8"))

@@ -2,10 +2,12 @@
 
 How a save travels (see :class:`Archiver`):
 
-1. Jupyter's contents manager saves the file, then calls the post-save hooks.  Only a
-   save that was written (and, for notebooks, passed validation) reaches them.
-2. :meth:`Archiver.post_save_hook` copies the saved bytes into the :mod:`spool
-   <bookstore.core.archive.spool>` (one local file copy) and returns: the save never
+1. Jupyter's contents manager saves the file (the server layer's
+   :class:`~bookstore.server.saves.SaveRecorder` lets one save per path run at a time).
+   Only a save that was written (and, for notebooks, passed validation) is archived.
+2. Before the save is answered, :meth:`Archiver.spool_save` copies the bytes just
+   written into the :mod:`spool <bookstore.core.archive.spool>` (held in memory when the
+   spool's disk is full) and :meth:`Archiver.accept_save` queues them: the save never
    waits for the object store and never fails because of it.
 3. One background task per key uploads that key's entries in save order.  Content
    identical to the last archived version makes no new version.  When the store is
@@ -188,13 +190,6 @@ class Archiver(LoggingConfigurable):
             self._clear_spool_problem()
         self._accept(entry)
         return entry
-
-    def post_save_hook(self, model: dict[str, Any], os_path: str, **kwargs: Any) -> None:
-        """Jupyter post-save hook (for a synchronous contents manager, whose saves run on
-        the event loop one at a time): record the saved file.  Raises :class:`OSError`
-        only when the saved file cannot be read back."""
-        if self.should_archive(model):
-            self.accept_save(self.spool_save(str(model["path"]), os_path))
 
     async def record_bytes(self, path: str, content: bytes) -> SpoolEntry:
         """Queue ``content`` as the next version of ``path``, written to the spool in a
