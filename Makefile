@@ -14,7 +14,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # apt-get needs root: sudo (never prompting) when not root already.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test install browser lint typecheck pytest bench clean
+.PHONY: run test install browser hub-proxy lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,16 @@ browser:
 			apt-get install -y -qq --no-install-recommends chromium; \
 	} || echo "warning: could not install chromium: the tests in tests/browser will be skipped"
 
+# configurable-http-proxy, JupyterHub's proxy, for tests/hub: npm (node from the machine) into
+# the venv, once. Installing it may fail (no node): make goes on and those tests skip, saying why.
+HUB_PROXY := $(VENV)/hub-proxy
+hub-proxy: $(BIN)/python
+	@test -f $(HUB_PROXY)/.installed || { \
+		echo "Installing configurable-http-proxy (npm) for the hub tests"; \
+		npm install --prefix $(HUB_PROXY) --no-audit --no-fund --silent configurable-http-proxy@5 && \
+			touch $(HUB_PROXY)/.installed; \
+	} || echo "warning: could not install configurable-http-proxy: the tests in tests/hub will be skipped"
+
 lint: install
 	$(BIN)/ruff check bookstore tests benchmarks
 	$(BIN)/ruff format --check bookstore tests benchmarks
@@ -49,7 +59,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browser
+pytest: install browser hub-proxy
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: lint typecheck pytest

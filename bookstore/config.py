@@ -122,6 +122,45 @@ class BookstoreSettings(LoggingConfigurable):
         must be able to read every bucket listed.""",
     ).tag(config=True)
 
+    clone_allowed_prefixes = List(
+        Unicode(),
+        default_value=["{published_prefix}", "{workspace_prefix}"],
+        help="""Key prefixes whose objects a user may clone (``POST /api/bookstore/clone``)
+        or open on the clone landing page; any other key is refused (403) without telling
+        whether it exists. Each entry may contain ``{published_prefix}``,
+        ``{workspace_prefix}`` (the user's own, ``{username}`` expanded) and
+        ``{username}``; a prefix covers whole key segments (``shared`` allows
+        ``shared/a.ipynb``, not ``shared-old/a.ipynb``). Default: the published notebooks
+        and the user's own workspace. ``[""]`` allows every key of an allowed bucket
+        (bookstore 2.x). The same rule applies to ``jupyter bookstore --as-user`` and to
+        the papermill handler reading for a user.""",
+    ).tag(config=True)
+
+    publication_editors = List(
+        Unicode(),
+        default_value=[],
+        help="""Users (by name) and JupyterHub groups (``group:<name>``) who may publish
+        over and unpublish every publication; JupyterHub admins always may. Anybody else
+        may manage only the publications they published (the owner is kept in the
+        object's metadata, ``bookstore-owner``).""",
+    ).tag(config=True)
+
+    audit_prefix = Unicode(
+        "audit",
+        help="""Key prefix of the audit trail: one object per publish, unpublish, restore
+        and clone (who, when, what, from where), shared by every server on the bucket.
+        It must not lie inside ``workspace_prefix`` or ``published_prefix``. Empty: no
+        audit trail.""",
+    ).tag(config=True)
+
+    audit_readers = List(
+        Unicode(),
+        default_value=[],
+        help="""Users (by name) and JupyterHub groups (``group:<name>``) who may read the
+        audit trail (``GET /api/bookstore/audit``); JupyterHub admins always may, and on
+        a server outside JupyterHub the user it runs for.""",
+    ).tag(config=True)
+
     fs_cloning_basedir = Unicode(
         "",
         help="""Absolute path of a directory whose files may be cloned into the workspace

@@ -33,6 +33,17 @@ no empty segments, no backslashes, no control characters.  One query parameter e
     :class:`~bookstore.errors.VersionNotFound`); without it, the latest version.  It is
     refused on a write: every write makes a new version.
 
+Reading for a user
+------------------
+
+When the process acts for a user (``BOOKSTORE_AS_USER`` names them, as a server running
+papermill for one of its users sets it; or ``JUPYTERHUB_USER`` is set, in a JupyterHub
+user's session), ``{username}`` is that user, a read by key must lie under their
+``BookstoreSettings.clone_allowed_prefixes`` (else :class:`~bookstore.errors.NotAllowed`),
+and so must a write, which may not go into the published area (publishing records an
+owner: use ``jupyter bookstore publish``).  Otherwise (an operator's shell) any key of
+the bucket may be read and written.
+
 Any other query parameter, a fragment, or a malformed path raises
 :class:`BookstoreURLError` (a ``ValueError``); store failures raise the errors of
 :mod:`bookstore.errors`.  Every message names the URL and says what to do.
@@ -74,6 +85,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -103,6 +115,7 @@ if TYPE_CHECKING:
     from .standalone import StandaloneBookstore
 
 __all__ = [
+    "AS_USER_ENV",
     "PROVENANCE_FIELD",
     "SCHEME",
     "SOURCE_KEY_FIELD",
@@ -117,6 +130,8 @@ __all__ = [
 
 #: The scheme this handler serves (the name of the ``papermill.io`` entry point).
 SCHEME = "bookstore://"
+#: The environment variable naming the user papermill reads and writes for.
+AS_USER_ENV = "BOOKSTORE_AS_USER"
 #: Where the provenance goes in a stored notebook: ``metadata[BOOKSTORE][PROVENANCE]``.
 PROVENANCE_FIELD = "provenance"
 _METADATA_FIELD = "bookstore"
@@ -268,7 +283,8 @@ class _Session:
     def __init__(self) -> None:
         from .standalone import LoopThread, StandaloneBookstore
 
-        self.bookstore = StandaloneBookstore()
+        # A server running papermill for one of its users names them here.
+        self.bookstore = StandaloneBookstore(as_user=os.environ.get(AS_USER_ENV) or None)
         self.loop = LoopThread()
         self.reads: dict[str, SourceVersion] = {}
         self.lock = threading.Lock()
@@ -398,6 +414,7 @@ class BookstoreHandler:
         url = parse_url(path)
         session = _session()
         key = url.key(session.bookstore)
+        session.bookstore.check_read(key)
         try:
             stored, key = session.loop.run(cls._get(session, url, key))
         except BookstoreError as exc:
@@ -452,6 +469,7 @@ class BookstoreHandler:
             raise InvalidNotebook(f"{path}: the output is not a notebook ({exc}).") from None
         session = _session()
         key = url.key(session.bookstore)
+        session.bookstore.check_write(key)
         source = _source(session, papermill.get("input_path") if papermill else None)
         provenance: dict[str, Any] = {
             "source": source.to_dict() if source else None,

@@ -26,6 +26,7 @@ import asyncio
 import concurrent.futures
 import os
 import secrets
+import sys
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -35,9 +36,11 @@ from jupyter_core.paths import jupyter_config_path
 from traitlets.config import Application, Config
 
 from .config import BookstoreSettings, load_legacy_settings
+from .core.access import Actor
 from .core.archive import Spool, archive_version, archived_type, default_spool_dir
 from .core.areas import StoreAreas
-from .errors import InvalidPath, NotAllowed, WorkspaceError
+from .core.audit import AuditEvent, origin
+from .errors import BookstoreError, InvalidPath, NotAllowed, WorkspaceError
 from .keys import normalize_path, s3_key
 from .stores.base import ObjectStore, StoreStarter, StoreStatus
 
@@ -84,6 +87,11 @@ class StandaloneBookstore:
     Use it as an async context manager (the store is started on first use and closed on
     exit).  ``root_dir`` overrides ``ServerApp.root_dir``; relative workspace paths are
     relative to it.
+
+    ``as_user`` acts for that user: their workspace prefix, and only the keys their
+    ``clone_allowed_prefixes`` allow may be read by name (:meth:`check_read`).  The same
+    holds in a JupyterHub user's session (``JUPYTERHUB_USER`` set) without it; an
+    operator's shell may read any key, as bookstore 2.x did.
     """
 
     def __init__(
@@ -91,6 +99,7 @@ class StandaloneBookstore:
         config: Config | None = None,
         *,
         root_dir: str | None = None,
+        as_user: str | None = None,
         **settings: Any,
     ) -> None:
         self.config = load_config() if config is None else config
@@ -99,10 +108,62 @@ class StandaloneBookstore:
         # Made absolute with its symlinks kept, as the server does (its spool is keyed by it).
         self.root_dir = Path(os.path.abspath(root))
         self.store: ObjectStore = self.settings.make_store()
+        self.as_user = as_user or None
         self.areas = StoreAreas(
-            self.settings, self.ready_store, pending=lambda: Spool(self.spool_dir())
+            self.settings,
+            self.ready_store,
+            pending=lambda: Spool(self.spool_dir()),
+            username=self.as_user,
         )
         self._starter = StoreStarter(self.store)
+
+    # -- for whom ----------------------------------------------------------------------
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts: ``as_user``, else the user this process runs for."""
+        return Actor(username=self.areas.username)
+
+    @property
+    def restricted(self) -> bool:
+        """Whether reads by key follow ``clone_allowed_prefixes`` (acting for a user)."""
+        return self.as_user is not None or bool(os.environ.get("JUPYTERHUB_USER"))
+
+    def check_read(self, key: str, verb: str = "read") -> None:
+        """Refuse (403) reading ``key`` by name for a user whose policy does not allow it."""
+        if self.restricted:
+            self.areas.clone_policy().check(key, verb)
+
+    def check_write(self, key: str) -> None:
+        """Refuse (403) writing ``key`` by name for a user: only keys they may read, and
+        never a published key (publishing records an owner; use ``jupyter bookstore
+        publish``)."""
+        if not self.restricted:
+            return
+        self.check_read(key, "write")
+        try:
+            published = self.areas.published_prefix()
+        except NotAllowed:
+            return
+        if key == published or key.startswith(published + "/"):
+            raise NotAllowed(
+                f"You may not write {key!r} directly: publish with `jupyter bookstore "
+                "publish` or the Publish command, which record who published it."
+            )
+
+    async def record(self, event: AuditEvent) -> None:
+        """Append ``event`` to the audit trail (from the command line); a failure is
+        reported on stderr, the action being done already."""
+        event = AuditEvent(**{**event.__dict__, "origin": origin("cli")})
+        try:
+            log = await self.areas.audit_log()
+            await log.record(event)
+        except NotAllowed:
+            return
+        except BookstoreError as exc:
+            sys.stderr.write(
+                f"jupyter bookstore: warning: the audit record was not written: {exc}\n"
+            )
 
     async def ready_store(self) -> ObjectStore:
         """The started store (started on first call)."""

@@ -47,6 +47,7 @@ def bookstore_config(
     config: dict[str, Any] = {
         "workspace_prefix": f"{key_root}/workspace",
         "published_prefix": f"{key_root}/published",
+        "audit_prefix": f"{key_root}/audit",
         "archive_spool_dir": str(tmp_path / "spool"),
         "archive_retry_max_delay": 0.5,
     }

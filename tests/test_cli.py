@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import getpass
 import io
 import json
 import os
@@ -184,6 +185,7 @@ def cli(
     settings: dict[str, Any] = {
         "workspace_prefix": f"{key_root}/workspace",
         "published_prefix": f"{key_root}/published",
+        "audit_prefix": f"{key_root}/audit",
     }
     if backend == "s3":
         seaweedfs = request.getfixturevalue("seaweedfs")
@@ -772,6 +774,49 @@ def test_clone(cli: CLI, tmp_path: Path) -> None:
     assert (cli.root / "data.bin").read_bytes() == data
     assert document["workspace_version_id"] is None
     assert cli.versions("data.bin") == []
+
+
+@both_backends
+def test_acting_for_a_user_follows_their_clone_policy_and_is_audited(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace = f"--BookstoreSettings.workspace_prefix={cli.key_root}/ws/{{username}}"
+    bobs = f"{cli.key_root}/ws/bob/secret.ipynb"
+    cli.put(bobs, nb_bytes("bob's"))
+    cli.put(f"{cli.key_root}/ws/alice/mine.ipynb", nb_bytes("alice's"))
+    for as_alice in (("--as-user", "alice"), ()):
+        if not as_alice:
+            monkeypatch.setenv("JUPYTERHUB_USER", "alice")  # a hub user's terminal
+        cli("clone", cli.bucket, bobs, *as_alice, workspace).failed(
+            4, "You may not clone", "clone_allowed_prefixes"
+        )
+        assert not (cli.root / "secret.ipynb").exists()
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    cli(
+        "clone", cli.bucket, f"{cli.key_root}/ws/alice/mine.ipynb", "--as-user", "alice", workspace
+    ).ok()
+    cli("clone", cli.bucket, bobs, workspace).ok()  # an operator's shell reads any key
+
+    trail = cli("audit", "--json", "--action", "clone").json()["events"]
+    assert [(e["user"], e["outcome"], e["key"]) for e in trail] == [
+        (getpass.getuser(), "ok", bobs),
+        ("alice", "ok", f"{cli.key_root}/ws/alice/mine.ipynb"),
+        ("alice", "refused", bobs),
+        ("alice", "refused", bobs),
+    ]
+    assert {e["origin"]["via"] for e in trail} == {"cli"}
+    cli("audit", "--as-user", "alice").failed(4, "audit_readers")
+    table = cli("audit").ok().out
+    assert "refused" in table
+    assert table.splitlines()[0].split() == [
+        "TIME",
+        "USER",
+        "ACTION",
+        "OUTCOME",
+        "KEY",
+        "VERSION",
+        "FROM",
+    ]
 
 
 @both_backends

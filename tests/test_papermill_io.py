@@ -22,8 +22,9 @@ from nbformat import v4
 
 from bookstore import __version__
 from bookstore.core.archive import archive_version
-from bookstore.errors import InvalidNotebook, InvalidPath, VersionNotFound
+from bookstore.errors import InvalidNotebook, InvalidPath, NotAllowed, VersionNotFound
 from bookstore.papermill_io import (
+    AS_USER_ENV,
     SOURCE_KEY_FIELD,
     SOURCE_VERSION_FIELD,
     BookstoreHandler,
@@ -91,6 +92,7 @@ def rig(
     settings: dict[str, Any] = {
         "workspace_prefix": f"{key_root}/workspace",
         "published_prefix": f"{key_root}/published",
+        "audit_prefix": f"{key_root}/audit",
     }
     env = {
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
@@ -353,6 +355,33 @@ def test_an_unknown_version_fails_clearly(rig: Rig) -> None:
         return [info.key for info in page.items]
 
     assert rig.store(keys) == []
+
+
+@both_backends
+def test_acting_for_a_user_reads_and_writes_only_what_they_may(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a server running papermill for a user sets (``BOOKSTORE_AS_USER``)."""
+    rig.store(seed)
+
+    async def put_other(bookstore: StandaloneBookstore, store: ObjectStore) -> str:
+        return await store.put(f"{rig.key_root}/elsewhere/x.ipynb", report("x"))
+
+    rig.store(put_other)
+    monkeypatch.setenv(AS_USER_ENV, "alice")
+    close_bookstore()
+    with pytest.raises(NotAllowed, match=r"You may not read .*clone_allowed_prefixes"):
+        BookstoreHandler.read(f"bookstore://{rig.key_root}/elsewhere/x.ipynb")
+    assert "newer" in BookstoreHandler.read("bookstore://workspace/report.ipynb")
+    written = report("written").decode()
+    with pytest.raises(NotAllowed, match="jupyter bookstore publish"):
+        BookstoreHandler.write(written, "bookstore://published/x.ipynb")
+    with pytest.raises(NotAllowed, match="You may not write"):
+        BookstoreHandler.write(written, f"bookstore://{rig.key_root}/elsewhere/y.ipynb")
+    assert BookstoreHandler.write(written, "bookstore://workspace/out.ipynb")
+    monkeypatch.delenv(AS_USER_ENV)
+    close_bookstore()  # an operator's process: any key
+    assert "x" in BookstoreHandler.read(f"bookstore://{rig.key_root}/elsewhere/x.ipynb")
 
 
 def test_a_malformed_url_fails_clearly(rig: Rig) -> None:

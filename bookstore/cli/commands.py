@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
+from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from .._version import __version__
+from ..core.access import Actor, check_may_read_audit
 from ..core.areas import AREAS
+from ..core.audit import AuditEvent
 from ..core.clone import CloneRequest
 from ..core.diff import CURRENT, LATEST, DiffSide, diff_refs, diff_summary, diff_versions
 from ..core.history import VersionItem, contents_model
 from ..core.publish import PublishRequest
 from ..core.restore import Written, restore
-from ..errors import BookstoreError, InvalidPath
-from ..keys import check_version_id, is_notebook_path, notebook_path
+from ..errors import BookstoreError, InvalidPath, NotAllowed
+from ..keys import check_version_id, is_notebook_path, notebook_path, s3_key
 from ..notebooks import load_notebook_json, parse_notebook_bytes, read_notebook
 from ..standalone import StandaloneBookstore, write_file_atomically
 from .exits import (
@@ -48,6 +52,20 @@ class Command:
 
     def area(self) -> str:
         return "published" if getattr(self.args, "published", False) else "workspace"
+
+    @contextlib.asynccontextmanager
+    async def audited(self, action: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
+        """Record ``action`` in the audit trail when the block ends (``refused`` with the
+        message when it raises :class:`NotAllowed`), as the server does."""
+        record = dict(fields)
+        user = self.bookstore.actor.username
+        try:
+            yield record
+        except NotAllowed as refusal:
+            event = AuditEvent(action, user, outcome="refused", message=str(refusal), **record)
+            await self.bookstore.record(event)
+            raise
+        await self.bookstore.record(AuditEvent(action, user, **record))
 
     def area_path(self, given: str) -> str:
         """A workspace path from a local path, or a published path as given."""
@@ -222,8 +240,13 @@ class Command:
         bookstore = self.bookstore
         path = bookstore.workspace_path(self.args.path)
         history = await bookstore.areas.history("workspace")
-        with progress(f"restoring {path}", self.show_progress):
-            result = await restore(history, path, self.args.version, self)
+        key = s3_key(bookstore.areas.workspace_prefix(), path)
+        async with self.audited(
+            "restore", key=key, version_id=self.args.version, path=path
+        ) as record:
+            with progress(f"restoring {path}", self.show_progress):
+                result = await restore(history, path, self.args.version, self)
+            record["result"] = {"version_id": result.version_id, "archive": result.archive}
         if self.as_json:
             print_json(result.to_dict(), self.out)
         else:
@@ -268,7 +291,7 @@ class Command:
             source = bookstore.workspace_path(args.path)
             published = notebook_path(args.as_path or source, what="published path")
             request = PublishRequest(version_id=args.version, source_path=notebook_path(source))
-            result = await publisher.publish(published, request)
+            origin = {"path": request.source_path, "version_id": args.version}
         else:
             local = _absolute(args.path)
             if args.as_path:
@@ -277,10 +300,14 @@ class Command:
                 published = notebook_path(self._default_published_path(local))
             body = await asyncio.to_thread(_read_local, local)
             notebook = await asyncio.to_thread(load_notebook_json, body)  # validated by publish
+            request = PublishRequest(content=notebook, size=len(body))
+            origin = {"file": shown_path(local)}
+        async with self.audited(
+            "publish", key=publisher.key_for(published), source=origin
+        ) as record:
             with progress(f"publishing {published}", self.show_progress):
-                result = await publisher.publish(
-                    published, PublishRequest(content=notebook, size=len(body))
-                )
+                result = await publisher.publish(published, request, bookstore.actor)
+            record.update(version_id=result["versionID"], bucket=result["bucket"])
         if self.as_json:
             print_json(result, self.out)
         else:
@@ -302,13 +329,17 @@ class Command:
         if args.version is not None:
             check_version_id(args.version)
         request = CloneRequest(s3_bucket=bucket, s3_key=key, s3_version_id=args.version)
-        source = await self.bookstore.areas.s3_clone_source()
-        with progress(f"cloning {key}", self.show_progress):
-            info, body = await source.fetch(request)
-        if is_notebook_path(key):
-            await asyncio.to_thread(parse_notebook_bytes, body)
+        source = await self.bookstore.areas.s3_clone_source(restricted=self.bookstore.restricted)
         target = _absolute(args.output or key.rpartition("/")[2])
-        version = await self._write_clone(target, body, args.force)
+        async with self.audited(
+            "clone", bucket=bucket or source.store.bucket, key=key, version_id=args.version
+        ) as record:
+            with progress(f"cloning {key}", self.show_progress):
+                info, body = await source.fetch(request)
+            if is_notebook_path(key):
+                await asyncio.to_thread(parse_notebook_bytes, body)
+            version = await self._write_clone(target, body, args.force)
+            record.update(key=info.key, version_id=info.version_id, path=shown_path(target))
         document = {
             "s3_path": f"s3://{source.store.bucket if bucket is None else bucket}/{info.key}",
             "versionID": info.version_id,
@@ -339,6 +370,49 @@ class Command:
             await asyncio.to_thread(_write_file, target, body, force)
             return None
         return await bookstore.write_workspace_file(path, body, overwrite=force)
+
+    # -- audit ------------------------------------------------------------------------
+
+    async def audit(self) -> int:
+        args = self.args
+        bookstore = self.bookstore
+        if bookstore.restricted:
+            # Acting for a user: only the audit readers (the operator's shell reads all).
+            actor = Actor(username=bookstore.actor.username, on_hub=True)
+            check_may_read_audit(actor, list(bookstore.settings.audit_readers), "")
+        log = await bookstore.areas.audit_log()
+        events: list[dict[str, Any]] = []
+        token = args.page_token
+        while True:
+            page = await log.page(limit=args.limit, token=token, user=args.user, action=args.action)
+            events.extend(page.items)
+            token = page.next_token
+            if not args.all or token is None:
+                break
+        if self.as_json:
+            print_json({"events": events, "next_token": token}, self.out)
+            return EXIT_OK
+        if not events:
+            self.out.write("no audit events\n")
+            return EXIT_OK
+        rows = [["TIME", "USER", "ACTION", "OUTCOME", "KEY", "VERSION", "FROM"]]
+        for event in events:
+            where = event.get("origin") or {}
+            rows.append(
+                [
+                    str(event.get("time", "")),
+                    str(event.get("user", "")),
+                    str(event.get("action", "")),
+                    str(event.get("outcome", "")),
+                    str(event.get("key") or event.get("path") or ""),
+                    str(event.get("version_id") or ""),
+                    f"{where.get('via', '')}@{where.get('host', '')}",
+                ]
+            )
+        print_table(rows, self.out)
+        if token is not None:
+            self.out.write(f"(more: --page-token {token}, or --all)\n")
+        return EXIT_OK
 
 
 def _absolute(path: str) -> str:

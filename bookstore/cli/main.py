@@ -23,7 +23,9 @@ __all__ = ["main"]
 async def _run(
     args: argparse.Namespace, config: Config, run: Callable[[Command], Coroutine[Any, Any, int]]
 ) -> int:
-    async with StandaloneBookstore(config, root_dir=args.root_dir) as bookstore:
+    async with StandaloneBookstore(
+        config, root_dir=args.root_dir, as_user=args.as_user
+    ) as bookstore:
         return await run(Command(args, bookstore))
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import re
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from traitlets.config import Config
 from traitlets.config.loader import KVArgParseConfigLoader
 
 from .._version import __version__
 from ..config import BookstoreSettings
+from ..core.audit import ACTIONS
 from ..core.diff import LATEST
 from .commands import Command
 from .exits import EXIT_CODES, EXIT_USAGE, CommandError
@@ -31,15 +32,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``jupyter bookstore``."""
-    common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document")
-    common.add_argument(
-        "--debug", action="store_true", help="show the traceback of an unexpected error"
-    )
-    common.add_argument(
-        "--root-dir",
-        help="the workspace root (default: ServerApp.root_dir, else the current directory)",
-    )
+    common = _common_options()
     parser = _Parser(
         prog="jupyter bookstore",
         description=(
@@ -146,7 +139,43 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("-o", "--output", metavar="TARGET", help="the file to write")
     clone.add_argument("--force", action="store_true", help="overwrite TARGET if it exists")
     clone.set_defaults(run=Command.clone)
+    _add_audit(commands, common)
     return parser
+
+
+def _common_options() -> _Parser:
+    """The options every sub-command takes."""
+    common = _Parser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    common.add_argument(
+        "--debug", action="store_true", help="show the traceback of an unexpected error"
+    )
+    common.add_argument(
+        "--root-dir",
+        help="the workspace root (default: ServerApp.root_dir, else the current directory)",
+    )
+    common.add_argument(
+        "--as-user",
+        metavar="NAME",
+        help="act for this user: their workspace prefix, their clone_allowed_prefixes, "
+        "their publications (default: JUPYTERHUB_USER, else the OS user)",
+    )
+    return common
+
+
+def _add_audit(commands: Any, common: _Parser) -> None:
+    """``jupyter bookstore audit``."""
+    audit = commands.add_parser(
+        "audit",
+        parents=[common],
+        help="the audit trail: publishes, unpublishes, restores and clones, newest first",
+    )
+    audit.add_argument("--user", help="only this user's actions")
+    audit.add_argument("--action", choices=ACTIONS, help="only this action")
+    audit.add_argument("--limit", type=_limit, default=20, help="events per page (20)")
+    audit.add_argument("--page-token", help="continue a listing (printed after a page)")
+    audit.add_argument("--all", action="store_true", help="every event, all pages")
+    audit.set_defaults(run=Command.audit)
 
 
 def _limit(value: str) -> int:

@@ -17,6 +17,8 @@ from ..config import BookstoreSettings
 from ..errors import NotAllowed
 from ..keys import published_key_prefix, server_username, workspace_key_prefix
 from ..stores.base import ObjectStore
+from .access import ClonePolicy
+from .audit import AuditLog, audit_key_prefix
 from .clone import FileSystemSource, S3CloneSource
 from .history import History, PendingSaves
 from .publish import Publisher
@@ -33,7 +35,8 @@ class StoreAreas:
     ``known_lineage`` answers, for a workspace key, the rename lineage an archiver
     already knows (saving a HEAD per listing); ``None`` when nothing archives here.
     ``pending`` returns what knows the saves not archived yet (the archiver, or its spool
-    read from disk), so workspace histories list them.
+    read from disk), so workspace histories list them.  ``username`` is the user whose
+    workspace this is (default: the user the process runs for, :func:`server_username`).
     """
 
     def __init__(
@@ -43,16 +46,33 @@ class StoreAreas:
         *,
         known_lineage: Callable[[str], dict[str, str] | None] | None = None,
         pending: Callable[[], PendingSaves | None] | None = None,
+        username: str | None = None,
     ) -> None:
         self.settings = settings
         self._open_store = open_store
         self._known_lineage = known_lineage
         self._pending = pending
+        self.username = server_username() if username is None else username
 
     def workspace_prefix(self) -> str:
-        """The workspace prefix of this server's user as a key (``{username}`` expanded);
-        :class:`NotAllowed` when it is empty or unsafe."""
-        return workspace_key_prefix(self.settings.workspace_prefix, server_username())
+        """The workspace prefix of this workspace's user as a key (``{username}``
+        expanded); :class:`NotAllowed` when it is empty or unsafe."""
+        return workspace_key_prefix(self.settings.workspace_prefix, self.username)
+
+    def _prefix_or_none(self, prefix: Callable[[], str]) -> str | None:
+        try:
+            return prefix()
+        except NotAllowed:
+            return None
+
+    def clone_policy(self) -> ClonePolicy:
+        """``BookstoreSettings.clone_allowed_prefixes`` for this workspace's user."""
+        return ClonePolicy.for_user(
+            self.settings.clone_allowed_prefixes,
+            self.username,
+            workspace_prefix=self._prefix_or_none(self.workspace_prefix),
+            published_prefix=self._prefix_or_none(self.published_prefix),
+        )
 
     def published_prefix(self) -> str:
         """The published prefix as a key; :class:`NotAllowed` when it is empty or unsafe."""
@@ -83,24 +103,42 @@ class StoreAreas:
         """A :class:`~bookstore.core.publish.Publisher` on the started store;
         :class:`NotAllowed` when ``published_prefix`` is unusable."""
         published_prefix = self.published_prefix()
-        try:
-            workspace_prefix: str | None = self.workspace_prefix()
-        except NotAllowed:
-            workspace_prefix = None
         return Publisher(
             await self._open_store(),
             published_prefix=published_prefix,
-            workspace_prefix=workspace_prefix,
+            workspace_prefix=self._prefix_or_none(self.workspace_prefix),
+            editors=list(self.settings.publication_editors),
         )
 
-    async def s3_clone_source(self) -> S3CloneSource:
-        """Where clones come from; :class:`NotAllowed` when ``enable_s3_cloning`` is off."""
+    async def s3_clone_source(self, *, restricted: bool = True) -> S3CloneSource:
+        """Where clones come from: the keys of :meth:`clone_policy` (every key when not
+        ``restricted``: an operator's command line); :class:`NotAllowed` when
+        ``enable_s3_cloning`` is off."""
         if not self.settings.enable_s3_cloning:
             raise NotAllowed(
                 "Cloning from the store is turned off "
                 "(BookstoreSettings.enable_s3_cloning is False)."
             )
-        return S3CloneSource(await self._open_store(), list(self.settings.clone_allowed_buckets))
+        return S3CloneSource(
+            await self._open_store(),
+            list(self.settings.clone_allowed_buckets),
+            self.clone_policy() if restricted else None,
+        )
+
+    def audit_prefix(self) -> str:
+        """The audit trail's prefix as a key; :class:`NotAllowed` when it is off."""
+        return audit_key_prefix(
+            self.settings.audit_prefix,
+            inside={
+                "workspace_prefix": self._prefix_or_none(self.workspace_prefix),
+                "published_prefix": self._prefix_or_none(self.published_prefix),
+            },
+        )
+
+    async def audit_log(self) -> AuditLog:
+        """The audit trail; :class:`NotAllowed` when ``audit_prefix`` is off or unusable."""
+        prefix = self.audit_prefix()
+        return AuditLog(await self._open_store(), prefix)
 
     def file_system_source(self) -> FileSystemSource:
         """Files that may be cloned; :class:`NotAllowed` unless ``fs_cloning_basedir`` is

@@ -15,6 +15,7 @@ from ..errors import InvalidPath, ObjectNotFound
 from ..keys import normalize_path
 from ..stores.base import ObjectInfo, Page
 from ..tokens import INVALID_TOKEN, MAX_PAGE_SIZE, decode_token, encode_token, usable_page_token
+from .access import OWNER_FIELD, PUBLISHED_BY_FIELD, name_in
 from .history import History
 
 __all__ = ["Catalog", "CatalogItem", "catalog_prefix"]
@@ -31,10 +32,16 @@ class CatalogItem:
     last_modified: datetime
     size: int
     etag: str
+    #: Who first published at this path (None: published before bookstore 3).
+    owner: str | None = None
+    #: Who published the latest version (the owner or an editor).
+    published_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``last_modified`` stays a datetime for the encoder)."""
         return {
+            "owner": self.owner,
+            "published_by": self.published_by,
             "path": self.path,
             "key": self.key,
             "bucket": self.bucket,
@@ -112,6 +119,8 @@ class Catalog:
             last_modified=info.last_modified,
             size=info.size,
             etag=info.etag,
+            owner=name_in(info.metadata, OWNER_FIELD),
+            published_by=name_in(info.metadata, PUBLISHED_BY_FIELD),
         )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import BucketNotFound, InvalidPath, InvalidRequest, NotAllowed, ObjectNotFound
 from ..keys import normalize_path
 from ..stores.base import ObjectInfo, ObjectStore
+from .access import ClonePolicy
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -139,11 +140,15 @@ def object_name(key: str) -> str:
 
 
 class S3CloneSource:
-    """Objects that may be cloned: any key of an allowed bucket, any version."""
+    """Objects that may be cloned: any version of a key the ``policy`` allows (every key
+    when it is None: the command line of an operator), in an allowed bucket."""
 
-    def __init__(self, store: ObjectStore, allowed_buckets: list[str]) -> None:
+    def __init__(
+        self, store: ObjectStore, allowed_buckets: list[str], policy: ClonePolicy | None = None
+    ) -> None:
         self.store = store
         self.allowed_buckets = allowed_buckets or [store.bucket]
+        self.policy = policy
 
     def bucket_store(self, bucket: str | None) -> ObjectStore:
         """The store for ``bucket`` (default: the configured one); 403 when not allowed."""
@@ -155,11 +160,15 @@ class S3CloneSource:
             )
         return self.store.for_bucket(bucket)
 
-    @staticmethod
-    def _key(key: str) -> str:
+    def key(self, key: str) -> str:
+        """``key`` normalised; :class:`InvalidPath` when it names no object,
+        :class:`NotAllowed` (403) when the policy refuses it (before the store is asked,
+        so the answer is the same whether the key exists or not)."""
         normalized = normalize_path(key, what="s3_key")
         if not normalized or key.endswith("/"):
             raise InvalidPath(f"The s3_key {key!r} does not name an object.")
+        if self.policy is not None:
+            self.policy.check(normalized)
         return normalized
 
     @contextlib.contextmanager
@@ -173,13 +182,13 @@ class S3CloneSource:
         """Size, time and version of the object to clone (404 when there is none)."""
         with self._missing_bucket(request.s3_bucket or self.store.bucket):
             store = self.bucket_store(request.s3_bucket)
-            return await store.head(self._key(request.s3_key), request.s3_version_id)
+            return await store.head(self.key(request.s3_key), request.s3_version_id)
 
     async def fetch(self, request: CloneRequest) -> tuple[ObjectInfo, bytes]:
         """The object's info and bytes."""
         with self._missing_bucket(request.s3_bucket or self.store.bucket):
             store = self.bucket_store(request.s3_bucket)
-            stored = await store.get(self._key(request.s3_key), request.s3_version_id)
+            stored = await store.get(self.key(request.s3_key), request.s3_version_id)
         return stored.info, stored.body
 
 

@@ -4,11 +4,21 @@ A publish takes either the notebook itself (``{"type": "notebook", "content": {.
 or names an archived version to publish server-side (``{"version_id": "...",
 "source_path"?: "..."}``).  Every publish is a new version of
 ``{published_prefix}/{path}``; unpublishing hides it (the history stays).
+
+A publication has an owner, the user who first published at its path (kept in each
+version's metadata, :data:`~bookstore.core.access.OWNER_FIELD`, with who published that
+version).  Only the owner, the ``publication_editors`` and JupyterHub admins may publish
+over it or unpublish it (:func:`~bookstore.core.access.check_may_manage`); once
+unpublished, the path is free again.  The check reads the latest version's metadata
+first (one HEAD, concurrent with serialising the notebook); two users publishing at one
+new path at the same instant are not told apart (S3 has no portable conditional put).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +26,14 @@ from ..errors import InvalidRequest, NotAllowed, ObjectNotFound, UnsupportedCont
 from ..keys import check_version_id, notebook_path, s3_key
 from ..notebooks import NOTEBOOK_CONTENT_TYPE, notebook_bytes, run_cpu
 from ..stores.base import ObjectInfo, ObjectStore
+from .access import (
+    OWNER_FIELD,
+    PUBLISHED_BY_FIELD,
+    Actor,
+    check_may_manage,
+    name_field,
+    name_in,
+)
 from .archive.lineage import SHA256_FIELD
 
 __all__ = ["PublishRequest", "Publisher", "parse_publish_request"]
@@ -64,13 +82,20 @@ class Publisher:
     """Publish, describe and unpublish notebooks in one store."""
 
     def __init__(
-        self, store: ObjectStore, *, published_prefix: str, workspace_prefix: str | None
+        self,
+        store: ObjectStore,
+        *,
+        published_prefix: str,
+        workspace_prefix: str | None,
+        editors: Sequence[str] = (),
     ) -> None:
         """``workspace_prefix`` is None when archiving has no usable prefix (then no
-        archived version can be published)."""
+        archived version can be published); ``editors`` may manage every publication
+        (``BookstoreSettings.publication_editors``)."""
         self.store = store
         self.published_prefix = published_prefix
         self.workspace_prefix = workspace_prefix
+        self.editors = tuple(editors)
 
     def key_for(self, path: str) -> str:
         """The published key of notebook ``path``."""
@@ -95,23 +120,29 @@ class Publisher:
             **extra,
         }
 
-    async def publish(self, path: str, request: PublishRequest) -> dict[str, Any]:
-        """Publish ``request`` at ``path``; every call makes a new version."""
+    async def publish(self, path: str, request: PublishRequest, actor: Actor) -> dict[str, Any]:
+        """Publish ``request`` at ``path`` for ``actor``; every call makes a new version.
+        :class:`NotAllowed` (403, naming the owner) when ``actor`` may not manage it."""
         key = self.key_for(path)
         if request.version_id is not None:
-            return await self._publish_version(key, request)
-        body = await run_cpu(request.size, notebook_bytes, request.content)
+            return await self._publish_version(key, path, request, actor)
+        current, body = await asyncio.gather(
+            self._current(key), run_cpu(request.size, notebook_bytes, request.content)
+        )
+        owner = self._check(current, path, actor)
+        metadata = {SHA256_FIELD: hashlib.sha256(body).hexdigest(), **_names(owner, actor)}
         version_id = await self.store.put(
-            key,
-            body,
-            content_type=NOTEBOOK_CONTENT_TYPE,
-            metadata={SHA256_FIELD: hashlib.sha256(body).hexdigest()},
+            key, body, content_type=NOTEBOOK_CONTENT_TYPE, metadata=metadata
         )
         # The ETag both stores give a single-part put: the MD5 hex of the body (no HEAD).
         etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
-        return self.result(key, version_id, etag=etag, size=len(body))
+        return self.result(
+            key, version_id, etag=etag, size=len(body), owner=owner, published_by=actor.username
+        )
 
-    async def _publish_version(self, key: str, request: PublishRequest) -> dict[str, Any]:
+    async def _publish_version(
+        self, key: str, path: str, request: PublishRequest, actor: Actor
+    ) -> dict[str, Any]:
         """Copy an archived version server-side (its bytes were validated when saved)."""
         assert request.version_id is not None
         assert request.source_path is not None
@@ -121,16 +152,39 @@ class Publisher:
                 "BookstoreSettings.workspace_prefix; send the notebook's content instead."
             )
         source_key = s3_key(self.workspace_prefix, request.source_path)
-        source = await self.store.head(source_key, request.version_id)
-        version_id = await self.store.copy(source_key, key, version_id=source.version_id)
+        current, source = await asyncio.gather(
+            self._current(key), self.store.head(source_key, request.version_id)
+        )
+        owner = self._check(current, path, actor)
+        version_id = await self.store.copy(
+            source_key,
+            key,
+            version_id=source.version_id,
+            metadata={**source.metadata, **_names(owner, actor)},
+        )
         # A server-side copy keeps the source's bytes, hence its ETag.
         return self.result(
             key,
             version_id,
             etag=source.etag,
             size=source.size,
+            owner=owner,
+            published_by=actor.username,
             source={"path": request.source_path, "version_id": source.version_id},
         )
+
+    async def _current(self, key: str) -> ObjectInfo | None:
+        try:
+            return await self.store.head(key)
+        except ObjectNotFound:
+            return None
+
+    def _check(self, current: ObjectInfo | None, path: str, actor: Actor) -> str:
+        """The owner the new version keeps (the current one, else ``actor``); refuses
+        when ``actor`` may not manage the publication."""
+        owner = name_in(current.metadata, OWNER_FIELD) if current is not None else None
+        check_may_manage(actor, owner, notebook_path(path), self.editors)
+        return owner or actor.username
 
     async def info(self, path: str) -> ObjectInfo:
         """The latest published version of ``path``; :class:`ObjectNotFound` if unpublished."""
@@ -141,8 +195,8 @@ class Publisher:
             raise ObjectNotFound(f"{notebook_path(path)!r} is not published.") from None
 
     async def describe(self, path: str) -> dict[str, Any]:
-        """The latest published version of ``path`` as a publish reply, with its time;
-        :class:`ObjectNotFound` if unpublished."""
+        """The latest published version of ``path`` as a publish reply, with its time and
+        owner; :class:`ObjectNotFound` if unpublished."""
         info = await self.info(path)
         return self.result(
             info.key,
@@ -150,9 +204,19 @@ class Publisher:
             etag=info.etag,
             size=info.size,
             last_modified=info.last_modified,
+            owner=name_in(info.metadata, OWNER_FIELD),
+            published_by=name_in(info.metadata, PUBLISHED_BY_FIELD),
         )
 
-    async def unpublish(self, path: str) -> None:
-        """Hide the published notebook; its versions stay readable."""
-        await self.info(path)
+    async def unpublish(self, path: str, actor: Actor) -> ObjectInfo:
+        """Hide the published notebook (its versions stay readable) for ``actor``;
+        answers the version that was latest.  :class:`NotAllowed` when ``actor`` may not
+        manage it."""
+        info = await self.info(path)
+        self._check(info, path, actor)
         await self.store.delete(self.key_for(path))
+        return info
+
+
+def _names(owner: str, actor: Actor) -> dict[str, str]:
+    return {OWNER_FIELD: name_field(owner), PUBLISHED_BY_FIELD: name_field(actor.username)}

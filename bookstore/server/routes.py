@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tornado import web
 
+from .handlers.audit import AuditHandler
 from .handlers.clone import BookstoreCloneAPIHandler, BookstoreFSCloneAPIHandler
 from .handlers.history import (
     DiffHandler,
@@ -28,6 +29,7 @@ __all__ = ["ROUTES"]
 ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     (r"/api/bookstore/?", BookstoreVersionHandler),
     (r"/api/bookstore/archive/?", ArchiveStatusHandler),
+    (r"/api/bookstore/audit/?", AuditHandler),
     (r"/api/bookstore/openapi\.json", OpenAPIHandler),
     (r"/api/bookstore/publish/(.*)", BookstorePublishHandler),
     (r"/api/bookstore/clone/?", BookstoreCloneAPIHandler),

@@ -16,11 +16,13 @@ from .._version import __version__
 from ..config import BookstoreSettings, validate_bookstore
 from ..core.archive import Archiver
 from ..core.areas import StoreAreas
+from ..core.audit import AuditEvent, AuditLog
 from ..core.catalog import Catalog
 from ..core.clone import FileSystemSource, S3CloneSource
 from ..core.history import History
 from ..core.publish import Publisher
 from ..core.restore import RestoreResult, Written, restore
+from ..errors import BookstoreError, NotAllowed
 from ..stores.base import ObjectStore, StoreStarter, StoreStatus
 from .saves import SaveRecorder
 from .workspace import WorkspaceWriter
@@ -128,8 +130,29 @@ class BookstoreServices:
         return await self.areas.publisher()
 
     async def s3_clone_source(self) -> S3CloneSource:
-        """Objects that may be cloned (NotAllowed when cloning from the store is off)."""
+        """Objects this server's user may clone (``clone_allowed_prefixes``; NotAllowed
+        when cloning from the store is off)."""
         return await self.areas.s3_clone_source()
+
+    async def audit_log(self) -> AuditLog:
+        """The audit trail (NotAllowed when ``audit_prefix`` is off)."""
+        return await self.areas.audit_log()
+
+    async def record(self, event: AuditEvent) -> None:
+        """Append ``event`` to the audit trail, when there is one.  The action it
+        records is done already: a store failure here is logged, not answered."""
+        try:
+            log = await self.areas.audit_log()
+            await log.record(event)
+        except NotAllowed:
+            return  # no audit trail configured
+        except BookstoreError as exc:
+            self.log.error(
+                "bookstore: could not write the audit record of %s by %s: %s",
+                event.action,
+                event.user,
+                exc,
+            )
 
     def fs_clone_source(self) -> FileSystemSource:
         """Files that may be cloned (NotAllowed when ``fs_cloning_basedir`` is unusable)."""

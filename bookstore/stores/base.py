@@ -94,7 +94,8 @@ class ObjectInfo:
 
     ``version_id`` is ``None`` only in :meth:`ObjectStore.list_keys` results of a
     backend whose key listing does not report version ids (S3); ``metadata`` is
-    filled only by :meth:`ObjectStore.get` and :meth:`ObjectStore.head`.
+    filled by :meth:`ObjectStore.get` and :meth:`ObjectStore.head`, and by the
+    :meth:`ObjectStore.list_keys` of a backend that reports version ids there.
     ``is_latest`` is exact everywhere, also for a version asked for by id.
     ``content_type`` is what the backend reports (S3 guesses one when none was given).
     """
@@ -327,9 +328,17 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
         """Hide ``key``; its history stays readable.  Deleting a missing key is a no-op."""
 
     @abc.abstractmethod
-    async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
+    async def copy(
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        version_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
         """Copy the latest (or the given) version of ``src_key`` server-side to a new
-        version of ``dst_key``; return the new version id."""
+        version of ``dst_key``; return the new version id.  The copy keeps the source's
+        content type and metadata, or gets exactly ``metadata`` when it is given."""
 
 
 class StoreStarter:

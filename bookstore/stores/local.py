@@ -168,6 +168,11 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _encode_metadata(metadata: Mapping[str, str]) -> str:
+    """Metadata as the index keeps it."""
+    return json.dumps({str(k): str(v) for k, v in metadata.items()}, sort_keys=True)
+
+
 def _info(row: sqlite3.Row, *, with_metadata: bool = False) -> ObjectInfo:
     """The :class:`ObjectInfo` of a version row (selected with ``latest_seq``)."""
     return ObjectInfo(
@@ -438,7 +443,7 @@ class LocalStore(ObjectStore):
     ) -> str:
         digest = hashlib.sha256(body).hexdigest()
         etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
-        encoded = json.dumps({str(k): str(v) for k, v in metadata.items()}, sort_keys=True)
+        encoded = _encode_metadata(metadata)
         with self._errors(f"store {key}"):
             self._write_blob(digest, body)
             with self._transaction() as connection:
@@ -456,7 +461,7 @@ class LocalStore(ObjectStore):
         self, key: str, body: FileBody, content_type: str | None, metadata: Mapping[str, str]
     ) -> str:
         """Like :meth:`_put_sync`, copying the body from its file in chunks (hashed on the way)."""
-        encoded = json.dumps({str(k): str(v) for k, v in metadata.items()}, sort_keys=True)
+        encoded = _encode_metadata(metadata)
         with self._errors(f"store {key}"):
             digest, etag, size = self._copy_blob(body)
             with self._transaction() as connection:
@@ -518,7 +523,9 @@ class LocalStore(ObjectStore):
                 )
                 connection.execute("DELETE FROM latest WHERE key = ?", (key,))
 
-    def _copy_sync(self, src_key: str, dst_key: str, version_id: str | None) -> str:
+    def _copy_sync(
+        self, src_key: str, dst_key: str, version_id: str | None, metadata: str | None
+    ) -> str:
         with self._errors(f"copy {src_key}"), self._transaction() as connection:
             source = self._find(src_key, version_id)
             return self._insert_version(
@@ -527,7 +534,7 @@ class LocalStore(ObjectStore):
                 size=int(source["size"]),
                 etag=source["etag"],
                 content_type=source["content_type"],
-                metadata=source["metadata"],
+                metadata=source["metadata"] if metadata is None else metadata,
                 blob=source["blob"],
             )
 
@@ -570,7 +577,7 @@ class LocalStore(ObjectStore):
             )
         page = rows[:limit]
         next_token = _encode_key_token(page[-1]["key"]) if len(rows) > limit else None
-        return Page(items=[_info(row) for row in page], next_token=next_token)
+        return Page(items=[_info(row, with_metadata=True) for row in page], next_token=next_token)
 
     def _check_sync(self) -> None:
         with self._errors("write to its directory"):
@@ -626,12 +633,20 @@ class LocalStore(ObjectStore):
         check_key(key)
         await self._run(self._delete_sync, key)
 
-    async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
+    async def copy(
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        version_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
         """A new version of ``dst_key`` sharing the blob of ``src_key``'s latest (or given)
-        version, its content type and metadata."""
+        version, its content type and metadata (or ``metadata``, when given)."""
         check_key(src_key)
         check_key(dst_key)
-        return await self._run(self._copy_sync, src_key, dst_key, version_id)
+        encoded = None if metadata is None else _encode_metadata(metadata)
+        return await self._run(self._copy_sync, src_key, dst_key, version_id, encoded)
 
     async def list_versions(
         self, key: str, *, limit: int = 100, token: str | None = None

@@ -440,15 +440,31 @@ class S3Store(ObjectStore):
         except ObjectNotFound:  # some servers answer 404 for a missing key: a no-op
             return
 
-    async def copy(self, src_key: str, dst_key: str, *, version_id: str | None = None) -> str:
-        """Server-side ``CopyObject``; returns the new version id of ``dst_key``."""
+    async def copy(
+        self,
+        src_key: str,
+        dst_key: str,
+        *,
+        version_id: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> str:
+        """Server-side ``CopyObject``; returns the new version id of ``dst_key``.  With
+        ``metadata``, the copy's metadata is replaced (``MetadataDirective=REPLACE``,
+        keeping the source's content type)."""
         self._check(src_key, version_id)
         self._check(dst_key)
         source = {"Bucket": self.bucket, "Key": src_key}
         if version_id is not None:
             source["VersionId"] = version_id
+        params: dict[str, Any] = {"Bucket": self.bucket, "Key": dst_key, "CopySource": source}
+        if metadata is not None:
+            info = await self.head(src_key, version_id)
+            params["MetadataDirective"] = "REPLACE"
+            params["Metadata"] = dict(metadata)
+            if info.content_type:
+                params["ContentType"] = info.content_type
         async with self._request(src_key, version_id) as client:
-            response = await client.copy_object(Bucket=self.bucket, Key=dst_key, CopySource=source)
+            response = await client.copy_object(**params)
         return str(response.get("VersionId") or NULL_VERSION)
 
     # -- listings ------------------------------------------------------------------------

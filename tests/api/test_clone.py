@@ -265,7 +265,12 @@ class TestOtherBuckets:
             allowed = [seaweedfs.bucket, seaweedfs.unversioned_bucket, "no-such-bucket-here"]
         else:
             allowed = ["local", "no-such-bucket-here"]
-        return {**bookstore_config, "clone_allowed_buckets": allowed}
+        # [""]: every key of an allowed bucket, as bookstore 2.x cloned.
+        return {
+            **bookstore_config,
+            "clone_allowed_buckets": allowed,
+            "clone_allowed_prefixes": [""],
+        }
 
     async def test_listed_bucket_clones_and_missing_bucket_is_404(
         self, fetch_json: Any, store: Any, key_root: str, backend: str, request: Any

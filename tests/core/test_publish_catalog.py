@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bookstore.core.access import Actor
 from bookstore.core.areas import StoreAreas
 from bookstore.core.catalog import Catalog, catalog_prefix
 from bookstore.core.publish import PublishRequest, parse_publish_request
@@ -23,6 +24,9 @@ from bookstore.errors import (
 from bookstore.stores.base import ObjectStore
 from tests.notebooks import make_notebook
 
+#: The user the tests publish as.
+ADA = Actor("ada")
+
 
 def notebook(marker: str) -> dict[str, Any]:
     return make_notebook(marker, cells=1, output_bytes=10)
@@ -30,7 +34,7 @@ def notebook(marker: str) -> dict[str, Any]:
 
 async def publish(areas: StoreAreas, path: str, marker: str) -> dict[str, Any]:
     publisher = await areas.publisher()
-    return await publisher.publish(path, PublishRequest(content=notebook(marker)))
+    return await publisher.publish(path, PublishRequest(content=notebook(marker)), ADA)
 
 
 async def test_publish_makes_a_version_with_the_bytes_jupyter_saves(
@@ -56,11 +60,11 @@ async def test_every_publish_is_a_new_version_and_unpublish_keeps_them(
     described = await publisher.describe("r.ipynb")
     assert described["versionID"] == second["versionID"]
     assert described["last_modified"] is not None
-    await publisher.unpublish("r.ipynb")
+    await publisher.unpublish("r.ipynb", ADA)
     with pytest.raises(ObjectNotFound, match=r"'r\.ipynb' is not published"):
         await publisher.describe("r.ipynb")
     with pytest.raises(ObjectNotFound):
-        await publisher.unpublish("r.ipynb")
+        await publisher.unpublish("r.ipynb", ADA)
     kept = (await store.get("pub/r.ipynb", first["versionID"])).body
     assert json.loads(kept)["cells"][0]["source"] == ["# Notebook 1"]
 
@@ -71,14 +75,14 @@ async def test_publish_an_archived_version_server_side(
     saved = await store.put("ws/ada/draft.ipynb", json.dumps(notebook("draft")).encode())
     publisher = await areas.publisher()
     result = await publisher.publish(
-        "final.ipynb", PublishRequest(version_id=saved, source_path="draft.ipynb")
+        "final.ipynb", PublishRequest(version_id=saved, source_path="draft.ipynb"), ADA
     )
     assert result["source"] == {"path": "draft.ipynb", "version_id": saved}
     copied = await store.get("pub/final.ipynb", result["versionID"])
     assert copied.body == (await store.get("ws/ada/draft.ipynb", saved)).body
     with pytest.raises(VersionNotFound):
         await publisher.publish(
-            "final.ipynb", PublishRequest(version_id="nope", source_path="draft.ipynb")
+            "final.ipynb", PublishRequest(version_id="nope", source_path="draft.ipynb"), ADA
         )
 
 
@@ -89,15 +93,17 @@ async def test_an_archived_version_needs_a_workspace_prefix(
     publisher = await areas.publisher()
     assert publisher.workspace_prefix is None
     with pytest.raises(NotAllowed, match="needs a usable"):
-        await publisher.publish("a.ipynb", PublishRequest(version_id="v", source_path="a.ipynb"))
+        await publisher.publish(
+            "a.ipynb", PublishRequest(version_id="v", source_path="a.ipynb"), ADA
+        )
 
 
 async def test_publishing_off_and_bad_content(areas: StoreAreas) -> None:
     publisher = await areas.publisher()
     with pytest.raises(InvalidNotebook, match="nbformat 4"):
-        await publisher.publish("a.ipynb", PublishRequest(content={"nbformat": 3}))
+        await publisher.publish("a.ipynb", PublishRequest(content={"nbformat": 3}), ADA)
     with pytest.raises(InvalidPath, match="does not name a notebook"):
-        await publisher.publish("a.txt", PublishRequest(content=notebook("x")))
+        await publisher.publish("a.txt", PublishRequest(content=notebook("x")), ADA)
     areas.settings.published_prefix = ""
     with pytest.raises(NotAllowed, match="Publishing is off"):
         await areas.publisher()
@@ -178,7 +184,7 @@ async def test_the_catalog_filters_and_pages(areas: StoreAreas) -> None:
 async def test_unpublished_notebooks_leave_the_catalog(areas: StoreAreas) -> None:
     await publish(areas, "gone.ipynb", "x")
     await publish(areas, "kept.ipynb", "x")
-    await (await areas.publisher()).unpublish("gone.ipynb")
+    await (await areas.publisher()).unpublish("gone.ipynb", ADA)
     page = await (await catalog(areas)).page()
     assert [item.path for item in page.items] == ["kept.ipynb"]
 

@@ -1,24 +1,36 @@
 """The base of bookstore's handlers: authorization, the services, and errors mapped once.
 
 Every handler requires Jupyter's authentication and authorization (resource
-``"bookstore"``).  A :class:`~bookstore.errors.BookstoreError` raised below the handlers
-becomes a JSON error ``{"message", "reason"}`` with the status its class carries
-(:func:`~bookstore.errors.status_for`), never a 500 with a traceback.
+``"bookstore"``); a route that also writes or reads workspace files asks Jupyter's
+authorizer for ``"contents"`` too (:meth:`BookstoreHandlerMixin.require`), so
+JupyterHub's scopes and custom authorizers decide.  A
+:class:`~bookstore.errors.BookstoreError` raised below the handlers becomes a JSON error
+``{"message", "reason"}`` with the status its class carries
+(:func:`~bookstore.errors.status_for`), never a 500 with a traceback.  Publish,
+unpublish, restore and clone are written to the audit trail, refusals included
+(:meth:`BookstoreHandlerMixin.audited`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+from collections.abc import AsyncIterator
 from typing import Any, cast
 from urllib.parse import quote, urlencode
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 
-from ...errors import BookstoreError, DocumentTooDeep, InvalidRequest, status_for
+from ...core.access import Actor
+from ...core.audit import AuditEvent, origin
+from ...errors import BookstoreError, DocumentTooDeep, InvalidRequest, NotAllowed, status_for
 from ...notebooks import MAX_NESTING, nesting_exceeds, run_cpu
 from ...timestamps import json_default
+from ..identity import actor_of
 from ..services import SERVICES_KEY, BookstoreServices
 
 __all__ = [
@@ -102,6 +114,54 @@ class BookstoreHandlerMixin(ExtensionHandlerMixin, JupyterHandler):
     def clone_url(self, bucket: str, key: str, version_id: str | None) -> str:
         """This server's landing-page link that clones ``key`` at ``version_id``."""
         return clone_page_url(self.base_url, bucket, key, version_id)
+
+    @property
+    def actor(self) -> Actor:
+        """The person asking (see :mod:`bookstore.server.identity`)."""
+        return actor_of(self.current_user, self.identity_provider)
+
+    async def require(self, action: str, resource: str, needed_for: str) -> None:
+        """Refuse (403) unless Jupyter's authorizer lets the user do ``action``
+        (``read``/``write``) on ``resource`` (e.g. ``contents``), which ``needed_for``
+        (what the route does, in words) needs."""
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, action, resource)
+        )
+        if not allowed:
+            raise NotAllowed(
+                f"You are not authorized to {action} {resource} on this server, which "
+                f"{needed_for} needs (Jupyter's authorizer refused {action!r} on "
+                f"{resource!r})."
+            )
+
+    @contextlib.asynccontextmanager
+    async def audited(self, action: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
+        """Record ``action`` in the audit trail once the block ends: ``outcome: ok``, or
+        ``refused`` with the message when it raises :class:`NotAllowed` (other errors did
+        nothing and are not recorded).  The block may add fields to the dict it gets."""
+        record = dict(fields)
+        try:
+            yield record
+        except NotAllowed as refusal:
+            await self._record(action, record, outcome="refused", message=str(refusal))
+            raise
+        await self._record(action, record, outcome="ok")
+
+    async def _record(self, action: str, fields: dict[str, Any], **outcome: Any) -> None:
+        actor = self.actor
+        event = AuditEvent(
+            action=action,
+            user=actor.username,
+            server_user=self.services.areas.username or None,
+            origin=origin(
+                "server",
+                remote_ip=self.request.remote_ip,
+                server=os.environ.get("JUPYTERHUB_SERVER_NAME"),
+            ),
+            **fields,
+            **outcome,
+        )
+        await self.services.record(event)
 
 
 class BookstoreAPIHandler(BookstoreHandlerMixin, APIHandler):

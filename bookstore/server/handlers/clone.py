@@ -1,8 +1,11 @@
 """``POST /api/bookstore/clone`` and ``POST /api/bookstore/fs-clone``: clone into the
 workspace and answer the contents model of the new file.
 
-An existing file is never overwritten (``x.ipynb`` becomes ``x-1.ipynb``); the landing
-pages that lead here are in :mod:`bookstore.server.pages.clone`.
+Both write a workspace file, so Jupyter's authorizer must allow ``write`` on
+``contents`` as well; a store clone reads only keys of ``clone_allowed_prefixes``.  An
+existing file is never overwritten (``x.ipynb`` becomes ``x-1.ipynb``); the landing
+pages that lead here are in :mod:`bookstore.server.pages.clone`.  Each clone, and each
+refused one, is in the audit trail.
 """
 
 from __future__ import annotations
@@ -29,14 +32,20 @@ class BookstoreCloneAPIHandler(BookstoreAPIHandler):
         contents model plus ``s3_path`` and ``versionID``."""
         request = CloneRequest.from_json(await self.json_body())
         source = await self.services.s3_clone_source()
-        info, body = await source.fetch(request)
-        model = await self.services.writer.clone_bytes(
-            object_name(request.s3_key),
-            body,
-            request.target_path,
-            with_content=request.with_content,
-        )
-        model["s3_path"] = f"s3://{request.s3_bucket or source.store.bucket}/{info.key}"
+        bucket = request.s3_bucket or source.store.bucket
+        async with self.audited(
+            "clone", bucket=bucket, key=request.s3_key, version_id=request.s3_version_id
+        ) as record:
+            await self.require("write", "contents", "cloning into the workspace")
+            info, body = await source.fetch(request)
+            model = await self.services.writer.clone_bytes(
+                object_name(request.s3_key),
+                body,
+                request.target_path,
+                with_content=request.with_content,
+            )
+            record.update(key=info.key, version_id=info.version_id, path=model["path"])
+        model["s3_path"] = f"s3://{bucket}/{info.key}"
         model["versionID"] = info.version_id
         self.finish_json(model)
 
@@ -57,9 +66,12 @@ class BookstoreFSCloneAPIHandler(BookstoreAPIHandler):
             raise InvalidRequest("The request body must be a JSON object.")
         source = self.services.fs_clone_source()  # 403 when off, before the fields
         request = FileSystemCloneRequest.from_json(body)
-        content = await source.read(request.relpath)
-        model = await self.services.writer.clone_bytes(
-            request.name, content, request.target_path, with_content=request.with_content
-        )
+        async with self.audited("fs-clone", source={"relpath": str(request.relpath)}) as record:
+            await self.require("write", "contents", "cloning into the workspace")
+            content = await source.read(request.relpath)
+            model = await self.services.writer.clone_bytes(
+                request.name, content, request.target_path, with_content=request.with_content
+            )
+            record.update(path=model["path"])
         model["relpath"] = request.relpath
         self.finish_json(model)

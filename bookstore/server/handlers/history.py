@@ -1,5 +1,10 @@
 """The history routes: versions, one version, diffs and restore of workspace files;
-the same for published notebooks, plus the published catalog."""
+the same for published notebooks, plus the published catalog.
+
+A workspace file's history is its content, so the workspace routes also need Jupyter's
+authorizer to allow ``read`` on ``contents`` (a restore: ``write``); each restore,
+refused ones too, is audited.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from tornado import web
 from ...core.catalog import catalog_prefix
 from ...core.diff import diff_refs, diff_reply, diff_sides
 from ...core.history import History, area_path
-from ...keys import check_version_id
+from ...keys import check_version_id, s3_key
 from ...tokens import parse_limit
 from .base import BookstoreAPIHandler
 
@@ -34,7 +39,10 @@ class _HistoryHandler(BookstoreAPIHandler):
     area: ClassVar[str] = "workspace"
 
     async def history(self) -> History:
-        """The :class:`History` of this handler's area (403 when it is not configured)."""
+        """The :class:`History` of this handler's area (403 when it is not configured,
+        or, for the workspace, when the user may not read its files)."""
+        if self.area == "workspace":
+            await self.require("read", "contents", "reading a workspace file's history")
         return await self.services.history(self.area)
 
 
@@ -82,7 +90,12 @@ class WorkspaceVersionHandler(VersionHandler):
         """Write the version over the file; answer what was restored and the new version."""
         path = area_path(self.area, path)
         check_version_id(version_id)
-        result = await self.services.restore(path, version_id)
+        key = s3_key(self.services.areas.workspace_prefix(), path)
+        async with self.audited("restore", key=key, version_id=version_id, path=path) as record:
+            await self.require("write", "contents", "restoring a version over the file")
+            await self.history()  # and read access
+            result = await self.services.restore(path, version_id)
+            record["result"] = {"version_id": result.version_id, "archive": result.archive}
         self.finish_json(result.to_dict())
 
 

@@ -1,5 +1,10 @@
 """``/api/bookstore/publish/{path}``: publish (PUT, and POST as bookstore 2.2 did),
-describe (GET) and unpublish (DELETE) a notebook."""
+describe (GET) and unpublish (DELETE) a notebook.
+
+A publication belongs to the user who first published it (see
+:mod:`bookstore.core.publish`); publishing an archived workspace version also needs
+``read`` on ``contents``.  Publishes and unpublishes, refused ones too, are audited.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +32,15 @@ class BookstorePublishHandler(BookstoreAPIHandler):
         body = await self.json_body(check_nesting=False)
         request = parse_publish_request(body, path, size=len(self.request.body))
         publisher = await self.services.publisher()
-        self.finish(self._with_clone_url(await publisher.publish(path, request)))
+        source = None
+        if request.version_id is not None:
+            source = {"path": request.source_path, "version_id": request.version_id}
+        async with self.audited("publish", key=publisher.key_for(path), source=source) as record:
+            if request.version_id is not None:
+                await self.require("read", "contents", "publishing a workspace version")
+            result = await publisher.publish(path, request, self.actor)
+            record.update(version_id=result["versionID"], bucket=result["bucket"])
+        self.finish(self._with_clone_url(result))
 
     # bookstore 2.2 published with POST; keep old clients working.
     post = put
@@ -44,7 +57,9 @@ class BookstorePublishHandler(BookstoreAPIHandler):
     async def delete(self, path: str) -> None:
         """Unpublish ``path``: it disappears from the catalog, its history stays."""
         publisher = await self.services.publisher()
-        await publisher.unpublish(path)
+        async with self.audited("unpublish", key=publisher.key_for(path)) as record:
+            info = await publisher.unpublish(path, self.actor)
+            record.update(version_id=info.version_id, bucket=publisher.store.bucket)
         self.set_status(204)
         self.finish()
 
