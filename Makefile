@@ -60,7 +60,7 @@ typecheck: install
 	$(BIN)/mypy
 
 pytest: install browser hub-proxy
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -261,8 +261,11 @@ class TestDeepDocuments:
         )
         assert status == 200, reply
 
-    async def test_a_request_body_too_deep_for_json_is_a_400(self, fetch_json: Any) -> None:
-        for body in ("[" * 5000 + "]" * 5000, json.dumps({"s3_key": "x", "more": [[[[[]]]]] * 3})):
+    async def test_a_request_body_too_deep_for_json_is_a_400(
+        self, fetch_json: Any, key_root: str
+    ) -> None:
+        shallow = {"s3_key": f"{key_root}/published/x.ipynb", "more": [[[[[]]]]] * 3}
+        for body in ("[" * 5000 + "]" * 5000, json.dumps(shallow)):
             status, reply = await fetch_json("api/bookstore/clone", method="POST", body=body)
             assert status in {400, 404}, reply
         deep: Any = []

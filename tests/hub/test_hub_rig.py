@@ -9,6 +9,9 @@ import pytest
 
 from tests.hub.rig import SCOPE_PREFIX, Hub
 
+#: One hub for every test of tests/hub when run with ``--dist loadgroup`` (make test).
+pytestmark = pytest.mark.xdist_group("hub")
+
 NOTEBOOK = {
     "type": "notebook",
     "format": "json",

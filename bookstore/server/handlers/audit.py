@@ -26,8 +26,9 @@ class AuditHandler(BookstoreAPIHandler):
         )
         limit = parse_limit(self.get_query_argument("limit", None), 50)
         token = self.get_query_argument("page_token", None) or None
-        user = self.get_query_argument("user", None) or None
-        action = self.get_query_argument("action", None) or None
+        # As sent (tornado's default strip would take " clone " for "clone").
+        user = self.get_query_argument("user", None, strip=False) or None
+        action = self.get_query_argument("action", None, strip=False) or None
         log = await services.audit_log()
         page = await log.page(limit=limit, token=token, user=user, action=action)
         self.finish_json({"events": page.items, "next_token": page.next_token})
