@@ -122,6 +122,18 @@ function CatalogView(props: ICatalogViewProps): JSX.Element {
             </div>
             <div className="jp-bookstore-versionLine">
               <TimeSize lastModified={item.last_modified} id={item.version_id} size={item.size} />
+              {item.owner ? (
+                <span
+                  className="jp-bookstore-owner"
+                  title={
+                    item.published_by && item.published_by !== item.owner
+                      ? `Owned by ${item.owner}; this version published by ${item.published_by}`
+                      : `Published by ${item.owner}`
+                  }
+                >
+                  by {item.owner}
+                </span>
+              ) : null}
             </div>
             <div className="jp-bookstore-actions" role="group" aria-label={`Actions for ${item.path}`}>
               <button

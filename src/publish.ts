@@ -72,10 +72,17 @@ class PublishForm extends Widget {
   }
 
   private _describe(info: PublishedInfo | null): void {
-    this._state.textContent = info
-      ? `Already published ${relativeTime(info.last_modified).text} ` +
-        `(version ${info.versionID}). Publishing again makes a new version.`
-      : 'Not published yet.';
+    this._state.classList.toggle('jp-bookstore-warning', !!info && !info.may_manage);
+    if (!info) {
+      this._state.textContent = 'Not published yet.';
+      return;
+    }
+    const by = info.published_by ? ` by ${info.published_by}` : '';
+    const when = `Already published${by} ${relativeTime(info.last_modified).text} (version ${info.versionID}).`;
+    this._state.textContent = info.may_manage
+      ? `${when} Publishing again makes a new version.`
+      : `${when} It belongs to ${info.owner}: only they, the publication editors and ` +
+        'JupyterHub admins may publish over it. Choose another path.';
   }
 
   private readonly _input: HTMLInputElement;
@@ -131,7 +138,7 @@ export async function publishNotebook(
   const dirty = context.model.dirty;
   const form = new PublishForm(api, path, info, dirty);
   const buttons = [Dialog.cancelButton()];
-  if (info) {
+  if (info?.may_manage) {
     buttons.push(
       Dialog.warnButton({ label: 'Unpublish', ariaLabel: `Unpublish ${path}`, actions: [UNPUBLISH] })
     );

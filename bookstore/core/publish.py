@@ -194,10 +194,15 @@ class Publisher:
         except ObjectNotFound:
             raise ObjectNotFound(f"{notebook_path(path)!r} is not published.") from None
 
-    async def describe(self, path: str) -> dict[str, Any]:
-        """The latest published version of ``path`` as a publish reply, with its time and
-        owner; :class:`ObjectNotFound` if unpublished."""
+    async def describe(self, path: str, actor: Actor) -> dict[str, Any]:
+        """The latest published version of ``path`` as a publish reply, with its time, its
+        owner and whether ``actor`` may manage it; :class:`ObjectNotFound` if unpublished."""
         info = await self.info(path)
+        try:
+            self._check(info, path, actor)
+            may_manage = True
+        except NotAllowed:
+            may_manage = False
         return self.result(
             info.key,
             info.version_id,
@@ -206,6 +211,7 @@ class Publisher:
             last_modified=info.last_modified,
             owner=name_in(info.metadata, OWNER_FIELD),
             published_by=name_in(info.metadata, PUBLISHED_BY_FIELD),
+            may_manage=may_manage,
         )
 
     async def unpublish(self, path: str, actor: Actor) -> ObjectInfo:

@@ -180,6 +180,11 @@ async def test_only_the_owner_manages_a_publication(
     assert status == 200
     assert described["versionID"] == first["versionID"]  # nothing changed
     assert described["owner"] == "bob"
+    assert described["may_manage"] is False  # alice asked
+    status, described = await fetch_json(
+        "api/bookstore/publish/bob-report.ipynb", headers=as_user("bob")
+    )
+    assert described["may_manage"] is True
 
     status, again = await publish(fetch_json, "bob-report.ipynb", "bob's 2", "bob")
     assert status == 200, again

@@ -57,12 +57,14 @@ async def test_every_publish_is_a_new_version_and_unpublish_keeps_them(
     first = await publish(areas, "r.ipynb", "1")
     second = await publish(areas, "r.ipynb", "2")
     publisher = await areas.publisher()
-    described = await publisher.describe("r.ipynb")
+    described = await publisher.describe("r.ipynb", ADA)
     assert described["versionID"] == second["versionID"]
     assert described["last_modified"] is not None
+    assert described["may_manage"] is True
+    assert (await publisher.describe("r.ipynb", Actor("bob")))["may_manage"] is False
     await publisher.unpublish("r.ipynb", ADA)
     with pytest.raises(ObjectNotFound, match=r"'r\.ipynb' is not published"):
-        await publisher.describe("r.ipynb")
+        await publisher.describe("r.ipynb", ADA)
     with pytest.raises(ObjectNotFound):
         await publisher.unpublish("r.ipynb", ADA)
     kept = (await store.get("pub/r.ipynb", first["versionID"])).body

@@ -50,7 +50,7 @@ class BookstorePublishHandler(BookstoreAPIHandler):
     async def get(self, path: str) -> None:
         """Describe the latest published version of ``path`` (404 when not published)."""
         publisher = await self.services.publisher()
-        self.finish_json(self._with_clone_url(await publisher.describe(path)))
+        self.finish_json(self._with_clone_url(await publisher.describe(path, self.actor)))
 
     @web.authenticated
     @authorized
