@@ -22,7 +22,9 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MAX_TOKEN_LENGTH",
     "clamp_limit",
+    "decode_scan_token",
     "decode_token",
+    "encode_scan_token",
     "encode_token",
     "parse_limit",
     "usable_page_token",
@@ -83,3 +85,27 @@ def decode_token(token: Any) -> dict[str, Any]:
     if not isinstance(fields, dict):
         raise InvalidPath(INVALID_TOKEN)
     return fields
+
+
+def encode_scan_token(listing: Any, store_token: str | None, consumed: int) -> str:
+    """The token of a listing that filters a store listing: which listing (``listing``,
+    any JSON value: its prefix and filters), the store's page token and how many entries
+    of that store page are consumed."""
+    return encode_token({"r": listing, "t": store_token, "n": consumed})
+
+
+def decode_scan_token(token: str, listing: Any) -> tuple[str | None, int]:
+    """``(store token, consumed)`` of a :func:`encode_scan_token` token issued for
+    ``listing``; :class:`InvalidPath` for any other token."""
+    data = decode_token(token)
+    store_token = data.get("t")
+    consumed = data.get("n")
+    if (
+        data.get("r") != listing
+        or not (store_token is None or usable_page_token(store_token))
+        or not isinstance(consumed, int)
+        or isinstance(consumed, bool)
+        or not 0 <= consumed <= MAX_PAGE_SIZE
+    ):
+        raise InvalidPath(INVALID_TOKEN)
+    return store_token, consumed

@@ -24,13 +24,7 @@ from ..errors import InvalidPath, InvalidRequest, NotAllowed, ObjectNotFound
 from ..keys import s3_key
 from ..stores.base import ObjectStore, Page
 from ..timestamps import format_timestamp
-from ..tokens import (
-    INVALID_TOKEN,
-    MAX_PAGE_SIZE,
-    decode_token,
-    encode_token,
-    usable_page_token,
-)
+from ..tokens import decode_scan_token, encode_scan_token
 
 __all__ = ["ACTIONS", "AuditEvent", "AuditLog", "audit_key_prefix", "origin"]
 
@@ -131,7 +125,7 @@ class AuditLog:
         if action is not None and action not in ACTIONS:
             raise InvalidRequest(f"'action' must be one of {', '.join(ACTIONS)}.")
         filters = [user, action]
-        store_token, consumed = _decode(token, filters) if token else (None, 0)
+        store_token, consumed = decode_scan_token(token, filters) if token else (None, 0)
         found: list[dict[str, Any]] = []
         scanned = 0
         while True:
@@ -144,7 +138,8 @@ class AuditLog:
             for index, event in enumerate(events):
                 if len(found) == limit:
                     return Page(
-                        items=found, next_token=_encode(filters, store_token, consumed + index)
+                        items=found,
+                        next_token=encode_scan_token(filters, store_token, consumed + index),
                     )
                 if event is None:
                     continue
@@ -158,7 +153,7 @@ class AuditLog:
                 return Page(items=found, next_token=None)
             store_token, consumed = listing.next_token, 0
             if len(found) == limit or scanned >= _SCAN_LIMIT:
-                return Page(items=found, next_token=_encode(filters, store_token, 0))
+                return Page(items=found, next_token=encode_scan_token(filters, store_token, 0))
 
     async def _read(self, key: str) -> dict[str, Any] | None:
         try:
@@ -170,22 +165,3 @@ class AuditLog:
         except ValueError:
             return None
         return event if isinstance(event, dict) else None
-
-
-def _encode(filters: list[str | None], store_token: str | None, consumed: int) -> str:
-    return encode_token({"f": filters, "t": store_token, "n": consumed})
-
-
-def _decode(token: str, filters: list[str | None]) -> tuple[str | None, int]:
-    data = decode_token(token)
-    store_token = data.get("t")
-    consumed = data.get("n")
-    if (
-        data.get("f") != filters
-        or not (store_token is None or usable_page_token(store_token))
-        or not isinstance(consumed, int)
-        or isinstance(consumed, bool)
-        or not 0 <= consumed <= MAX_PAGE_SIZE
-    ):
-        raise InvalidPath(INVALID_TOKEN)
-    return store_token, consumed

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InvalidPath, ObjectNotFound
 from ..keys import normalize_path
 from ..stores.base import ObjectInfo, Page
-from ..tokens import INVALID_TOKEN, MAX_PAGE_SIZE, decode_token, encode_token, usable_page_token
+from ..tokens import MAX_PAGE_SIZE, decode_scan_token, encode_scan_token
 from .access import OWNER_FIELD, PUBLISHED_BY_FIELD, name_in
 from .history import History
 
@@ -78,7 +78,7 @@ class Catalog:
         prefix = catalog_prefix(prefix)
         query = query.strip().lower()
         listing = [prefix, query]
-        store_token, consumed = _decode_catalog_token(token, listing) if token else (None, 0)
+        store_token, consumed = decode_scan_token(token, listing) if token else (None, 0)
         root = self.history.key_for("") + "/"
         found: list[ObjectInfo] = []
         next_token: str | None = None
@@ -92,14 +92,14 @@ class Catalog:
                 if query and query not in path.lower():
                     continue
                 if len(found) == limit:
-                    next_token = _encode_catalog_token(listing, store_token, consumed + index)
+                    next_token = encode_scan_token(listing, store_token, consumed + index)
                     break
                 found.append(info)
             if next_token is not None or page.next_token is None:
                 break
             store_token, consumed = page.next_token, 0
             if len(found) == limit:
-                next_token = _encode_catalog_token(listing, store_token, 0)
+                next_token = encode_scan_token(listing, store_token, 0)
                 break
         items = await asyncio.gather(*(self._item(info, root) for info in found))
         return Page(items=[item for item in items if item is not None], next_token=next_token)
@@ -122,22 +122,3 @@ class Catalog:
             owner=name_in(info.metadata, OWNER_FIELD),
             published_by=name_in(info.metadata, PUBLISHED_BY_FIELD),
         )
-
-
-def _encode_catalog_token(listing: list[str], store_token: str | None, consumed: int) -> str:
-    return encode_token({"r": listing, "t": store_token, "n": consumed})
-
-
-def _decode_catalog_token(token: str, listing: list[str]) -> tuple[str | None, int]:
-    data = decode_token(token)
-    store_token = data.get("t")
-    consumed = data.get("n")
-    if (
-        data.get("r") != listing
-        or not (store_token is None or usable_page_token(store_token))
-        or not isinstance(consumed, int)
-        or isinstance(consumed, bool)
-        or not 0 <= consumed <= MAX_PAGE_SIZE
-    ):
-        raise InvalidPath(INVALID_TOKEN)
-    return store_token, consumed

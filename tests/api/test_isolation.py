@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 import pytest
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 
@@ -42,8 +43,8 @@ class HubLikeUser(User):
 class HeaderIdentity(IdentityProvider):
     """Token authentication as usual; the user named by the request's test headers."""
 
-    async def get_user(self, handler: Any) -> User | None:  # type: ignore[override]
-        user = await super().get_user(handler)
+    async def get_user(self, handler: Any) -> User | None:
+        user = await ensure_async(super().get_user(handler))
         if user is None:
             return None
         headers = handler.request.headers
