@@ -161,6 +161,7 @@ class Publisher:
             key,
             version_id=source.version_id,
             metadata={**source.metadata, **_names(owner, actor)},
+            content_type=source.content_type or NOTEBOOK_CONTENT_TYPE,
         )
         # A server-side copy keeps the source's bytes, hence its ETag.
         return self.result(

@@ -335,10 +335,12 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
         *,
         version_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> str:
         """Copy the latest (or the given) version of ``src_key`` server-side to a new
         version of ``dst_key``; return the new version id.  The copy keeps the source's
-        content type and metadata, or gets exactly ``metadata`` when it is given."""
+        content type and metadata, or gets exactly ``metadata`` (and ``content_type``,
+        else the source's) when it is given."""
 
 
 class StoreStarter:

@@ -524,7 +524,12 @@ class LocalStore(ObjectStore):
                 connection.execute("DELETE FROM latest WHERE key = ?", (key,))
 
     def _copy_sync(
-        self, src_key: str, dst_key: str, version_id: str | None, metadata: str | None
+        self,
+        src_key: str,
+        dst_key: str,
+        version_id: str | None,
+        metadata: str | None,
+        content_type: str | None,
     ) -> str:
         with self._errors(f"copy {src_key}"), self._transaction() as connection:
             source = self._find(src_key, version_id)
@@ -533,7 +538,9 @@ class LocalStore(ObjectStore):
                 dst_key,
                 size=int(source["size"]),
                 etag=source["etag"],
-                content_type=source["content_type"],
+                content_type=source["content_type"]
+                if metadata is None or content_type is None
+                else content_type,
                 metadata=source["metadata"] if metadata is None else metadata,
                 blob=source["blob"],
             )
@@ -640,13 +647,15 @@ class LocalStore(ObjectStore):
         *,
         version_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> str:
         """A new version of ``dst_key`` sharing the blob of ``src_key``'s latest (or given)
-        version, its content type and metadata (or ``metadata``, when given)."""
+        version, its content type and metadata (or ``metadata`` and ``content_type``, when
+        given)."""
         check_key(src_key)
         check_key(dst_key)
         encoded = None if metadata is None else _encode_metadata(metadata)
-        return await self._run(self._copy_sync, src_key, dst_key, version_id, encoded)
+        return await self._run(self._copy_sync, src_key, dst_key, version_id, encoded, content_type)
 
     async def list_versions(
         self, key: str, *, limit: int = 100, token: str | None = None

@@ -447,10 +447,11 @@ class S3Store(ObjectStore):
         *,
         version_id: str | None = None,
         metadata: Mapping[str, str] | None = None,
+        content_type: str | None = None,
     ) -> str:
         """Server-side ``CopyObject``; returns the new version id of ``dst_key``.  With
-        ``metadata``, the copy's metadata is replaced (``MetadataDirective=REPLACE``,
-        keeping the source's content type)."""
+        ``metadata``, the copy's metadata is replaced (``MetadataDirective=REPLACE``) and
+        its content type is ``content_type`` (else the source's, asked for with a HEAD)."""
         self._check(src_key, version_id)
         self._check(dst_key)
         source = {"Bucket": self.bucket, "Key": src_key}
@@ -458,11 +459,12 @@ class S3Store(ObjectStore):
             source["VersionId"] = version_id
         params: dict[str, Any] = {"Bucket": self.bucket, "Key": dst_key, "CopySource": source}
         if metadata is not None:
-            info = await self.head(src_key, version_id)
+            if content_type is None:
+                content_type = (await self.head(src_key, version_id)).content_type
             params["MetadataDirective"] = "REPLACE"
             params["Metadata"] = dict(metadata)
-            if info.content_type:
-                params["ContentType"] = info.content_type
+            if content_type:
+                params["ContentType"] = content_type
         async with self._request(src_key, version_id) as client:
             response = await client.copy_object(**params)
         return str(response.get("VersionId") or NULL_VERSION)

@@ -245,6 +245,28 @@ async def test_copy_latest_and_given_version(store: ObjectStore, prefix: str) ->
     assert len((await store.list_versions(src)).items) == 2
 
 
+async def test_copy_keeps_or_replaces_the_metadata(store: ObjectStore, prefix: str) -> None:
+    src = f"{prefix}/workspace/m.ipynb"
+    dst = f"{prefix}/published/m.ipynb"
+    await store.put(src, b"{}", content_type="application/x-ipynb+json", metadata={"a": "1"})
+    await store.copy(src, dst)
+    kept = await store.head(dst)
+    assert dict(kept.metadata) == {"a": "1"}
+    assert kept.content_type == "application/x-ipynb+json"
+    await store.copy(src, dst, metadata={"a": "1", "owner": "bob"})
+    replaced = await store.head(dst)
+    assert dict(replaced.metadata) == {"a": "1", "owner": "bob"}
+    assert replaced.content_type == "application/x-ipynb+json"  # the source's
+    await store.copy(src, dst, metadata={"b": "2"}, content_type="text/plain")
+    given = await store.head(dst)
+    assert dict(given.metadata) == {"b": "2"}
+    assert given.content_type == "text/plain"
+    assert dict((await store.head(src)).metadata) == {"a": "1"}  # the source is untouched
+    listed = await store.list_keys(f"{prefix}/published/")
+    if listed.items[0].version_id is not None:  # such a listing carries the metadata too
+        assert dict(listed.items[0].metadata) == {"b": "2"}
+
+
 async def test_copy_of_missing_source(store: ObjectStore, prefix: str) -> None:
     with pytest.raises(ObjectNotFound):
         await store.copy(f"{prefix}/missing.ipynb", f"{prefix}/dst.ipynb")
