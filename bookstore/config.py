@@ -340,8 +340,13 @@ def validate_bookstore(
         store_configured = os.path.isabs(settings.local_store_dir)
     store_ok = store_configured and (status is None or status.usable)
     history_ok = status is None or status.versioned
+    published = (
+        published_key_prefix(settings.published_prefix)
+        if _usable(lambda: published_key_prefix(settings.published_prefix))
+        else None
+    )
     workspace_ok = _usable(
-        lambda: workspace_key_prefix(settings.workspace_prefix, server_username())
+        lambda: workspace_key_prefix(settings.workspace_prefix, server_username(), published)
     )
     return {
         "bookstore_valid": store_ok,

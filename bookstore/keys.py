@@ -28,6 +28,7 @@ __all__ = [
     "is_notebook_path",
     "normalize_path",
     "notebook_path",
+    "prefixes_overlap",
     "published_key_prefix",
     "s3_display_path",
     "s3_key",
@@ -135,12 +136,26 @@ def expand_prefix(prefix: str, username: str) -> str:
     return prefix.replace("{username}", username)
 
 
-def workspace_key_prefix(template: str, username: str) -> str:
+def prefixes_overlap(first: str, second: str) -> bool:
+    """True when one key prefix lies inside the other (or they are the same), by whole
+    segments: ``published`` and ``published/x`` overlap, ``pub`` and ``published`` not."""
+    return first == second or first.startswith(second + "/") or second.startswith(first + "/")
+
+
+def workspace_key_prefix(template: str, username: str, published: str | None = None) -> str:
     """The workspace prefix (``BookstoreSettings.workspace_prefix``) of ``username`` as
-    a key; :class:`NotAllowed` when it is empty or unsafe (workspace history is off)."""
-    return _area_prefix(
+    a key; :class:`NotAllowed` when it is empty or unsafe, or overlaps the ``published``
+    prefix (a user named ``published`` under ``{username}``): workspace history is off."""
+    key = _area_prefix(
         lambda: expand_prefix(template, username), "Workspace history", "workspace_prefix"
     )
+    if published and prefixes_overlap(key, published):
+        raise NotAllowed(
+            f"Workspace history is off: the workspace prefix {key!r} overlaps "
+            f"BookstoreSettings.published_prefix {published!r}; give the workspaces a first "
+            "segment of their own, e.g. 'workspace/{username}'."
+        )
+    return key
 
 
 def published_key_prefix(prefix: str) -> str:

@@ -788,7 +788,7 @@ def test_acting_for_a_user_follows_their_clone_policy_and_is_audited(
         if not as_alice:
             monkeypatch.setenv("JUPYTERHUB_USER", "alice")  # a hub user's terminal
         cli("clone", cli.bucket, bobs, *as_alice, workspace).failed(
-            4, "You may not clone", "clone_allowed_prefixes"
+            4, "You may clone only keys under", "clone_allowed_prefixes"
         )
         assert not (cli.root / "secret.ipynb").exists()
     monkeypatch.delenv("JUPYTERHUB_USER")

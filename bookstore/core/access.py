@@ -156,11 +156,11 @@ class ClonePolicy:
             return
         shown = key if len(key) <= 200 else key[:200] + "…"
         if self.prefixes:
-            allowed = ", ".join(f"{prefix}/" if prefix else "every key" for prefix in self.prefixes)
-            where = f"only keys under {allowed} may be cloned or read for you"
-        else:
-            where = "no key may be cloned or read for you"
-        raise NotAllowed(f"You may not {verb} {shown!r}: {where} ({self.SETTING}).")
+            allowed = ", ".join(f"{prefix}/" for prefix in self.prefixes)
+            raise NotAllowed(
+                f"You may {verb} only keys under {allowed} ({self.SETTING}), not {shown!r}."
+            )
+        raise NotAllowed(f"You may {verb} no key here ({self.SETTING} is empty), not {shown!r}.")
 
 
 def _expand(

@@ -57,7 +57,11 @@ class StoreAreas:
     def workspace_prefix(self) -> str:
         """The workspace prefix of this workspace's user as a key (``{username}``
         expanded); :class:`NotAllowed` when it is empty or unsafe."""
-        return workspace_key_prefix(self.settings.workspace_prefix, self.username)
+        return workspace_key_prefix(
+            self.settings.workspace_prefix,
+            self.username,
+            self._prefix_or_none(self.published_prefix),
+        )
 
     def _prefix_or_none(self, prefix: Callable[[], str]) -> str | None:
         try:

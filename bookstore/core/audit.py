@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidPath, InvalidRequest, NotAllowed, ObjectNotFound
-from ..keys import s3_key
+from ..keys import prefixes_overlap, s3_key
 from ..stores.base import ObjectStore, Page
 from ..timestamps import format_timestamp
 from ..tokens import decode_scan_token, encode_scan_token
@@ -86,7 +86,7 @@ def audit_key_prefix(prefix: str, *, inside: dict[str, str | None]) -> str:
     if not key:
         raise NotAllowed("The audit trail is off: BookstoreSettings.audit_prefix is empty.")
     for setting, area in inside.items():
-        if area and (key == area or key.startswith(area + "/") or area.startswith(key + "/")):
+        if area and prefixes_overlap(key, area):
             raise NotAllowed(
                 f"The audit trail is off: BookstoreSettings.audit_prefix {key!r} overlaps "
                 f"BookstoreSettings.{setting} {area!r}; give it a prefix of its own."

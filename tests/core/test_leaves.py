@@ -145,6 +145,20 @@ def test_unusable_workspace_prefixes(template: str, username: str, reason: str) 
         workspace_key_prefix(template, username)
 
 
+@pytest.mark.parametrize(
+    ("template", "username"),
+    [("{username}", "published"), ("published/{username}", "ada"), ("pub", "x")],
+)
+def test_a_workspace_prefix_overlapping_the_published_one_is_off(
+    template: str, username: str
+) -> None:
+    published = "pub" if template == "pub" else "published"
+    with pytest.raises(NotAllowed, match=r"Workspace history is off: .* overlaps"):
+        workspace_key_prefix(template, username, published)
+    # by whole segments only
+    assert workspace_key_prefix("published-drafts/{username}", "ada", "published")
+
+
 @pytest.mark.parametrize("prefix", ["", "a/../b", "x\\y"])
 def test_unusable_published_prefixes(prefix: str) -> None:
     with pytest.raises(NotAllowed, match="Publishing is off"):
