@@ -22,7 +22,8 @@ export function notifyError(action: string, error: unknown): void {
     actions.push({
       label: 'Details',
       caption: 'Show the whole message',
-      callback: () => {
+      callback: event => {
+        event.preventDefault(); // keep the notification, to read it again later
         const body = document.createElement('p');
         body.className = 'jp-bookstore-errorDetails';
         body.textContent = errorMessage(error);
