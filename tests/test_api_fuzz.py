@@ -133,6 +133,7 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Jupy
     settings: dict[str, Any] = {
         "workspace_prefix": f"{prefix}/workspace",
         "published_prefix": f"{prefix}/published",
+        "audit_prefix": f"{prefix}/audit",
         "archive_spool_dir": str(tmp_path / "spool"),
         "fs_cloning_basedir": str(shared),
     }

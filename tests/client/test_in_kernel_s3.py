@@ -33,6 +33,7 @@ def server(
     settings = seaweedfs.settings_dict(
         workspace_prefix=f"{prefix}/workspace",
         published_prefix=f"{prefix}/published",
+        audit_prefix=f"{prefix}/audit",
         archive_spool_dir=str(tmp / "spool"),
         archive_retry_max_delay=0.5,
     )
@@ -93,6 +94,6 @@ def test_publish_versions_restore_clone_on_s3(
     assert cloned["versionID"] == published["versionID"]
     assert server.first_cell("from-s3/copy.ipynb") == "# Notebook s1"
 
-    missing = kernel.call(f"BookstoreClient().clone({bucket!r}, {prefix + '/nothing.ipynb'!r})")
+    missing = kernel.call(f"BookstoreClient().clone({bucket!r}, {prefix + '/published/nothing.ipynb'!r})")
     assert missing["error"] == "BookstoreAPIError"
     assert missing["status"] == 404
