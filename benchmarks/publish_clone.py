@@ -15,6 +15,12 @@ per-cell part) it times two pairs, each latency being the wall time of one opera
   ``put_object`` of the bytes Jupyter would write for that notebook
   (``nbformat.writes(nb)``, UTF-8) to the same bucket from one long-lived aiobotocore client
   (``store_roundtrip.raw_config()``).
+* ``publish_owned``: the same publish against what a publish that checks the path's owner
+  needs at least: a raw ``head_object`` of the key (whose metadata names the owner), then
+  the ``put_object``.  bookstore overlaps its HEAD with serialising the notebook.  After
+  each bookstore publish (and clone) the benchmark waits, untimed, until its audit record,
+  written after the reply, is in the store (``GET api/bookstore/audit?limit=1`` waits for
+  them), so that put never slows the next operation.
 * ``clone``: ``POST api/bookstore/clone`` ``{"s3_key": <published key>, "target_path":
   "clones/<size>-<round>.ipynb"}`` (a new target every round, so the server never has to
   number the file ``-1``, ``-2``…; it gets the latest version, validates the notebook,
@@ -39,12 +45,12 @@ reports nothing pending, so the upload never slows the next operation of either 
 The request bodies and the raw bytes are built before each round, outside the timing; the
 raw side runs in this process with no HTTP server in between.
 
-After a few untimed warm-up rounds, every round runs both pairs of every size, the two
+After a few untimed warm-up rounds, every round runs every pair of every size, the two
 sides of a pair alternately (the side going first swaps every round), so machine noise hits
 both alike.  The first round also checks that the cloned files hold exactly the published
 bytes.  ``ratio`` = bookstore / raw, of the medians and of the means.  Targets: publish at
-most 2.0x the raw put; clone at most 2.0x the raw get + local save (bookstore 2.x was about
-14x and 25x).  The last stdout line is one JSON object.
+most 2.0x the raw put and 1.5x the raw head + put; clone at most 2.0x the raw get + local
+save (bookstore 2.x was about 14x and 25x).  The last stdout line is one JSON object.
 
 Run from the repository root: ``.venv/bin/python benchmarks/publish_clone.py [--rounds N]
 [--notebooks CELLSxBYTES ...]``.
@@ -75,7 +81,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ROUNDS = 50
 WARMUP_ROUNDS = 5
 DEFAULT_NOTEBOOKS = ("40x5000", "10x2000")
-TARGETS = {"publish": 2.0, "clone": 2.0, "clone_lean": 2.0}
+TARGETS = {"publish": 2.0, "publish_owned": 1.5, "clone": 2.0, "clone_lean": 2.0}
 CLONE_FOLDER = "clones"
 
 
@@ -137,8 +143,21 @@ class Case:
         self.publish_reply = b""
         self.published_size = 0
         self.clone_reply = b""
-        self.publish = Pair(
-            "publish", "PUT publish", "put_object", self.bookstore_publish, self.raw_put
+        self.publish = SettledPair(
+            "publish",
+            "PUT publish",
+            "put_object",
+            self.bookstore_publish,
+            self.raw_put,
+            settle=bench.settle_audit,
+        )
+        self.publish_owned = SettledPair(
+            "publish_owned",
+            "PUT publish",
+            "head_object+put_object",
+            self.bookstore_publish,
+            self.raw_head_put,
+            settle=bench.settle_audit,
         )
         self.clone = SettledPair(
             "clone",
@@ -177,6 +196,12 @@ class Case:
         await self.bench.raw.put_object(
             Bucket=self.bench.bucket, Key=self.raw_key, Body=self.raw_body, ContentType=CONTENT_TYPE
         )
+
+    async def raw_head_put(self, n: int) -> None:
+        """What a publish with an owner check needs at least: the latest version's
+        metadata (who owns the path), then the put."""
+        await self.bench.raw.head_object(Bucket=self.bench.bucket, Key=self.raw_key)
+        await self.raw_put(n)
 
     async def bookstore_clone(self, n: int) -> None:
         body = {"s3_key": self.published_key, "target_path": self.clone_target(n)}
@@ -238,7 +263,12 @@ class Case:
             "published_bytes": self.published_size,
             "raw_put_bytes": len(self.raw_body),
         }
-        pairs = (("publish", self.publish), ("clone", self.clone), ("clone_lean", self.clone_lean))
+        pairs = (
+            ("publish", self.publish),
+            ("publish_owned", self.publish_owned),
+            ("clone", self.clone),
+            ("clone_lean", self.clone_lean),
+        )
         for name, pair in pairs:
             bookstore, raw = summarize(pair.thing_ms), summarize(pair.base_ms)
             ratio_median = round(bookstore["median_ms"] / raw["median_ms"], 3)
@@ -276,8 +306,14 @@ class Bench:
         self.cases = [Case(self, spec) for spec in specs]
 
     async def settle(self) -> None:
-        """Wait until the clone's archive upload is done (untimed)."""
+        """Wait until the clone's archive upload and audit record are done (untimed)."""
         wait_for_drain(self.server)
+        await self.settle_audit()
+
+    async def settle_audit(self) -> None:
+        """Wait until the audit record of the last operation is written (untimed): the
+        audit route waits for this server's pending records."""
+        self.server.request("GET", "api/bookstore/audit?limit=1")
 
     async def run(self) -> None:
         client_args = {
@@ -293,6 +329,7 @@ class Bench:
                 for case in self.cases:
                     case.prepare(n)
                     await case.publish.round(n, record=n >= WARMUP_ROUNDS)
+                    await case.publish_owned.round(n, record=n >= WARMUP_ROUNDS)
                     await case.clone.round(n, record=n >= WARMUP_ROUNDS)
                     await case.clone_lean.round(n, record=n >= WARMUP_ROUNDS)
                     await case.check(n)
@@ -329,6 +366,7 @@ def run(specs: list[str], rounds: int, work_dir: Path) -> dict[str, Any]:
             s3.settings_dict(
                 published_prefix=f"{prefix}/published",
                 workspace_prefix=f"{prefix}/workspace",
+                audit_prefix=f"{prefix}/audit",
                 archive_spool_dir=str(work_dir / "spool"),
             ),
         )
@@ -360,6 +398,7 @@ def run(specs: list[str], rounds: int, work_dir: Path) -> dict[str, Any]:
 
 SIDES = {
     "publish": ("bookstore PUT publish", "raw put_object"),
+    "publish_owned": ("bookstore PUT publish", "raw head_object + put_object"),
     "clone": ("bookstore POST clone", "raw get_object + durable save"),
     "clone_lean": ("bookstore POST clone, no content", "raw get_object + durable save"),
 }

@@ -174,5 +174,5 @@ class BookstoreApp(ExtensionApp):
         """Let pending archives finish briefly, then close the store."""
         if self.services.archiver is not None:
             await self.services.archiver.stop(self.bookstore_settings.archive_shutdown_timeout)
-        await self.services.close()
+        await self.services.close(self.bookstore_settings.archive_shutdown_timeout)
         await asyncio.to_thread(DIFF_WORKER.close)

@@ -9,6 +9,7 @@ under :data:`SERVICES_KEY`; handlers never import the app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -56,6 +57,8 @@ class BookstoreServices:
         self.saves: SaveRecorder | None = None
         self._starter = StoreStarter(store)
         self._last_status: StoreStatus | None = None
+        #: Audit records being written (see :meth:`record`).
+        self._audit_writes: set[asyncio.Task[None]] = set()
         self.areas = StoreAreas(
             settings,
             self.ready_store,
@@ -95,8 +98,14 @@ class BookstoreServices:
         else:
             self.log.info("bookstore: using %s with versioning enabled", where)
 
-    async def close(self) -> None:
-        """Close the store if it was started."""
+    async def close(self, timeout: float | None = None) -> None:
+        """Write the pending audit records (at most ``timeout`` seconds; those left are
+        logged as lost), then close the store if it was started."""
+        if not await self.flush_audit(timeout):
+            self.log.error(
+                "bookstore: %d audit records were not written before the server stopped",
+                len(self._audit_writes),
+            )
         await self._starter.close()
 
     # -- what the routes ask ------------------------------------------------------------
@@ -138,9 +147,16 @@ class BookstoreServices:
         """The audit trail (NotAllowed when ``audit_prefix`` is off)."""
         return await self.areas.audit_log()
 
-    async def record(self, event: AuditEvent) -> None:
-        """Append ``event`` to the audit trail, when there is one.  The action it
-        records is done already: a store failure here is logged, not answered."""
+    def record(self, event: AuditEvent) -> None:
+        """Append ``event`` to the audit trail, when there is one, in the background: the
+        action it records is done, so its reply does not wait for this put (a store
+        failure is logged).  :meth:`flush_audit` waits for what is still being written;
+        the audit route and the server's shutdown do."""
+        task = asyncio.get_running_loop().create_task(self._record(event))
+        self._audit_writes.add(task)
+        task.add_done_callback(self._audit_writes.discard)
+
+    async def _record(self, event: AuditEvent) -> None:
         try:
             log = await self.areas.audit_log()
             await log.record(event)
@@ -153,6 +169,15 @@ class BookstoreServices:
                 event.user,
                 exc,
             )
+
+    async def flush_audit(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) until this server's audit records are
+        written; False when some are still pending."""
+        pending = set(self._audit_writes)
+        if not pending:
+            return True
+        _, still = await asyncio.wait(pending, timeout=timeout)
+        return not still
 
     def fs_clone_source(self) -> FileSystemSource:
         """Files that may be cloned (NotAllowed when ``fs_cloning_basedir`` is unusable)."""

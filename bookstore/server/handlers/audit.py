@@ -30,5 +30,7 @@ class AuditHandler(BookstoreAPIHandler):
         user = self.get_query_argument("user", None, strip=False) or None
         action = self.get_query_argument("action", None, strip=False) or None
         log = await services.audit_log()
+        # Read-your-writes: this server's own records are in the listing.
+        await services.flush_audit(services.settings.checkpoint_timeout)
         page = await log.page(limit=limit, token=token, user=user, action=action)
         self.finish_json({"events": page.items, "next_token": page.next_token})

@@ -136,18 +136,19 @@ class BookstoreHandlerMixin(ExtensionHandlerMixin, JupyterHandler):
 
     @contextlib.asynccontextmanager
     async def audited(self, action: str, **fields: Any) -> AsyncIterator[dict[str, Any]]:
-        """Record ``action`` in the audit trail once the block ends: ``outcome: ok``, or
-        ``refused`` with the message when it raises :class:`NotAllowed` (other errors did
-        nothing and are not recorded).  The block may add fields to the dict it gets."""
+        """Record ``action`` in the audit trail once the block ends (written in the
+        background: :meth:`BookstoreServices.record`): ``outcome: ok``, or ``refused`` with
+        the message when it raises :class:`NotAllowed` (other errors did nothing and are
+        not recorded).  The block may add fields to the dict it gets."""
         record = dict(fields)
         try:
             yield record
         except NotAllowed as refusal:
-            await self._record(action, record, outcome="refused", message=str(refusal))
+            self._record(action, record, outcome="refused", message=str(refusal))
             raise
-        await self._record(action, record, outcome="ok")
+        self._record(action, record, outcome="ok")
 
-    async def _record(self, action: str, fields: dict[str, Any], **outcome: Any) -> None:
+    def _record(self, action: str, fields: dict[str, Any], **outcome: Any) -> None:
         actor = self.actor
         event = AuditEvent(
             action=action,
@@ -161,7 +162,7 @@ class BookstoreHandlerMixin(ExtensionHandlerMixin, JupyterHandler):
             **fields,
             **outcome,
         )
-        await self.services.record(event)
+        self.services.record(event)
 
 
 class BookstoreAPIHandler(BookstoreHandlerMixin, APIHandler):
