@@ -21,6 +21,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
 
 from bookstore.cli import main as cli_main
+from bookstore.core.audit import AuditEvent
 from tests.notebooks import make_notebook
 from tests.server_fixtures import both_backends
 
@@ -408,6 +409,18 @@ async def test_the_audit_trail_is_for_its_readers_and_pages(
     assert [e["key"] for e in json.loads(out)["events"]][:3] == seen
     code, out = await asyncio.to_thread(run_cli, ["audit", "--as-user", "alice", *args])
     assert code != 0
+
+
+async def test_a_stopping_server_writes_its_pending_audit_records(
+    bookstore_app: Any, key_root: str
+) -> None:
+    services = bookstore_app.services
+    for n in range(20):
+        services.record(AuditEvent("clone", f"user{n}", key=f"k{n}"))
+    await services.close(timeout=60)  # what stop_extension does
+    async with bookstore_app.bookstore_settings.make_store() as store:
+        page = await store.list_keys(f"{key_root}/audit/")
+    assert len(page.items) == 20
 
 
 _STORE_SETTINGS = (
