@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
+from tests.skips import skip_unless_available
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, BrowserContext, Page
@@ -107,12 +107,7 @@ def browser_unavailable_reason() -> str | None:
 def skip_without_browser() -> None:
     """Skip the running test when :func:`browser_unavailable_reason` says so; fail instead
     when ``BOOKSTORE_REQUIRE_BROWSER`` is set (a CI that must not skip them silently)."""
-    reason = browser_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("BOOKSTORE_REQUIRE_BROWSER"):
-        pytest.fail(f"BOOKSTORE_REQUIRE_BROWSER is set but {reason}", pytrace=False)
-    pytest.skip(reason)
+    skip_unless_available(browser_unavailable_reason(), "BOOKSTORE_REQUIRE_BROWSER")
 
 
 @asynccontextmanager

@@ -94,6 +94,8 @@ def test_publish_versions_restore_clone_on_s3(
     assert cloned["versionID"] == published["versionID"]
     assert server.first_cell("from-s3/copy.ipynb") == "# Notebook s1"
 
-    missing = kernel.call(f"BookstoreClient().clone({bucket!r}, {prefix + '/published/nothing.ipynb'!r})")
+    missing = kernel.call(
+        f"BookstoreClient().clone({bucket!r}, {prefix + '/published/nothing.ipynb'!r})"
+    )
     assert missing["error"] == "BookstoreAPIError"
     assert missing["status"] == 404

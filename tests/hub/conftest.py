@@ -7,22 +7,17 @@ Every test here skips, saying why, when jupyterhub or configurable-http-proxy is
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.hub.rig import Hub, hub_unavailable_reason
+from tests.skips import skip_unless_available
 
 
 def skip_without_hub() -> None:
     """Skip the running test when no hub can run here (fail under ``BOOKSTORE_REQUIRE_HUB``)."""
-    reason = hub_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("BOOKSTORE_REQUIRE_HUB"):
-        pytest.fail(f"BOOKSTORE_REQUIRE_HUB is set but {reason}", pytrace=False)
-    pytest.skip(reason)
+    skip_unless_available(hub_unavailable_reason(), "BOOKSTORE_REQUIRE_HUB")
 
 
 @pytest.fixture(scope="session")
