@@ -23,7 +23,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Float, Integer, List, TraitError, Type, Unicode, default, validate
+from traitlets import (
+    Bool,
+    Dict,
+    Float,
+    Integer,
+    List,
+    TraitError,
+    Type,
+    Unicode,
+    default,
+    validate,
+)
 from traitlets.config import Application, Config, LoggingConfigurable
 
 from .errors import NotAllowed
@@ -36,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_VARS",
     "LEGACY_CONFIG_FILE",
+    "BookstoreRuns",
     "BookstoreSettings",
     "LegacySettings",
     "load_legacy_settings",
@@ -310,6 +322,180 @@ class BookstoreSettings(LoggingConfigurable):
     def make_store(self, **kwargs: Any) -> ObjectStore:
         """Instantiate (but not start) the configured store."""
         return self.resolve_store_class()(settings=self, **kwargs)
+
+
+class BookstoreRuns(LoggingConfigurable):
+    """Configuration of runs and schedules: the engine, the database, the limits and the
+    mail server of notifications (``c.BookstoreRuns.*``).  Needs ``bookstore[runs]``."""
+
+    enabled = Bool(
+        True,
+        help="""Serve runs and schedules (``/api/bookstore/runs``, ``/schedules``). False:
+        those routes answer 403 and this server fires and executes nothing.""",
+    ).tag(config=True)
+
+    database_url = Unicode(
+        "",
+        help="""SQLAlchemy URL of the database of runs and schedules. Several servers (a
+        JupyterHub, ``jupyter bookstore scheduler``) share schedules through one
+        PostgreSQL, e.g. ``postgresql+psycopg://bookstore@db/bookstore``; each tick fires
+        once whichever servers run. Environment variable: BOOKSTORE_RUNS_DATABASE_URL.
+        Default: SQLite, ``bookstore-runs.sqlite`` under the Jupyter data directory
+        (shared by the servers of one machine).""",
+    ).tag(config=True)
+
+    scheduler_address = Unicode(
+        "",
+        help="""Address of an existing Dask scheduler (``tcp://host:8786``) to send runs
+        to; its workers need ``bookstore[runs]`` and the store's settings (they read the
+        same Jupyter configuration and ``JPYNB_S3_*`` variables). It should have
+        ``distributed.scheduler.allowed-failures: 0`` (bookstore decides retries).
+        Environment variable: BOOKSTORE_DASK_SCHEDULER. Empty: an embedded Dask
+        ``LocalCluster`` started on the first run.""",
+    ).tag(config=True)
+
+    cluster_class = Unicode(
+        "",
+        help="""Import path of a Dask cluster class to start instead of the embedded
+        ``LocalCluster`` (e.g. ``dask_gateway.GatewayCluster``), called with
+        ``cluster_options``. Ignored when ``scheduler_address`` is set.""",
+    ).tag(config=True)
+
+    cluster_options = Dict(
+        default_value={},
+        help="Keyword arguments of ``cluster_class``.",
+    ).tag(config=True)
+
+    workers = Integer(
+        2,
+        help="""Worker processes of the embedded cluster (one run at a time each, each
+        run in its own kernel).""",
+    ).tag(config=True)
+
+    worker_memory = Unicode(
+        "auto",
+        help="""Memory limit of each embedded worker (``"2GiB"``; ``"auto"``: the
+        machine's memory shared among the workers). A worker over it is restarted and its
+        run is LOST.""",
+    ).tag(config=True)
+
+    max_concurrent_runs = Integer(
+        4,
+        help="""Most runs one server executes at once; more wait QUEUED (in the order
+        they were asked for).""",
+    ).tag(config=True)
+
+    lease_seconds = Float(
+        15.0,
+        help="""How long a server's claim on a running run lasts unless renewed (every
+        third of it). A server that stops renewing (it died) loses its runs: another
+        server's reconciler marks them LOST after this and retries them per policy.""",
+    ).tag(config=True)
+
+    tick_interval = Float(
+        0.5,
+        help="Seconds between two passes of the scheduler over the schedules.",
+    ).tag(config=True)
+
+    poll_interval = Float(
+        0.2,
+        help="""Seconds between two looks at queued runs, progress and cancel requests
+        (cancel takes effect within about this plus the kernel's interrupt).""",
+    ).tag(config=True)
+
+    fire_schedules = Bool(
+        True,
+        help="""Fire schedules on this server. Any number of servers may fire (each tick
+        is claimed once in the database); on JupyterHub, ``jupyter bookstore scheduler``
+        fires everybody's schedules while single-user servers are culled.""",
+    ).tag(config=True)
+
+    default_kernel = Unicode(
+        "python3",
+        help="The kernel of runs that name none.",
+    ).tag(config=True)
+
+    default_execution_timeout = Float(
+        0.0,
+        help="Seconds a cell may run before its run ends TIMED_OUT. 0: no limit.",
+    ).tag(config=True)
+
+    default_wall_timeout = Float(
+        0.0,
+        help="Seconds a whole run may take before it ends TIMED_OUT. 0: no limit.",
+    ).tag(config=True)
+
+    output_prefix = Unicode(
+        "runs",
+        help="""Workspace folder of run outputs: a run of ``reports/a.ipynb`` writes the
+        next version of ``runs/<schedule name or adhoc>/reports/a.ipynb`` (its history,
+        diffs and clones are the workspace's).""",
+    ).tag(config=True)
+
+    smtp_host = Unicode(
+        "",
+        help="""Mail server of email notifications. Environment variable:
+        BOOKSTORE_SMTP_HOST. Empty: email notifications are refused when asked for.""",
+    ).tag(config=True)
+
+    smtp_port = Integer(25, help="Port of ``smtp_host``.").tag(config=True)
+
+    smtp_username = Unicode(
+        "", help="User name on the mail server (empty: no login)."
+    ).tag(config=True)
+
+    smtp_password = Unicode(
+        "",
+        help="Password on the mail server. Environment variable: BOOKSTORE_SMTP_PASSWORD.",
+    ).tag(config=True)
+
+    smtp_security = Unicode(
+        "none", help="``none``, ``starttls`` or ``ssl``."
+    ).tag(config=True)
+
+    mail_from = Unicode(
+        "bookstore@localhost", help="Sender address of email notifications."
+    ).tag(config=True)
+
+    @default("database_url")
+    def _default_database_url(self) -> str:
+        from_env = os.environ.get("BOOKSTORE_RUNS_DATABASE_URL", "")
+        if from_env:
+            return from_env
+        return "sqlite:///" + str(Path(jupyter_data_dir()) / "bookstore-runs.sqlite")
+
+    @default("scheduler_address")
+    def _default_scheduler_address(self) -> str:
+        return os.environ.get("BOOKSTORE_DASK_SCHEDULER", "")
+
+    @default("smtp_host")
+    def _default_smtp_host(self) -> str:
+        return os.environ.get("BOOKSTORE_SMTP_HOST", "")
+
+    @default("smtp_password")
+    def _default_smtp_password(self) -> str:
+        return os.environ.get("BOOKSTORE_SMTP_PASSWORD", "")
+
+    @validate("max_concurrent_runs", "workers")
+    def _validate_positive(self, proposal: Any) -> int:
+        value = int(proposal["value"])
+        if value < 1:
+            raise TraitError(f"{proposal['trait'].name} must be at least 1, not {value}")
+        return value
+
+    @validate("lease_seconds", "tick_interval", "poll_interval")
+    def _validate_interval(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not value > 0:
+            raise TraitError(f"{proposal['trait'].name} must be more than 0, not {value}")
+        return value
+
+    @validate("smtp_security")
+    def _validate_security(self, proposal: Any) -> str:
+        value = str(proposal["value"])
+        if value not in {"none", "starttls", "ssl"}:
+            raise TraitError(f"smtp_security must be none, starttls or ssl, not {value!r}")
+        return value
 
 
 def _usable(prefix: Callable[[], str]) -> bool:

@@ -12,6 +12,7 @@ above the store layer ever sees a backend-specific exception::
     ├── UnsupportedContent      415  a body of a type the route does not take
     ├── InvalidNotebook         422  content that is not a valid notebook
     ├── NotAllowed              403  a feature turned off, a bucket not allowed
+    ├── Conflict                409  the resource is not in a state that allows it
     ├── WorkspaceError          (*)  Jupyter's contents manager refused (its status kept)
     └── StoreError              500  anything else a store operation can fail with
         ├── ObjectNotFound      404  no such key (or the key is deleted)
@@ -34,6 +35,7 @@ __all__ = [
     "AccessDenied",
     "BookstoreError",
     "BucketNotFound",
+    "Conflict",
     "DiffTooLarge",
     "DocumentTooDeep",
     "InvalidNotebook",
@@ -97,6 +99,13 @@ class NotAllowed(BookstoreError):
     """The server's configuration does not allow this (a feature off, a bucket not listed)."""
 
     http_status: ClassVar[int] = 403
+
+
+class Conflict(BookstoreError):
+    """The request does not fit the resource's current state (e.g. cancelling a finished
+    run, or editing a schedule someone else just changed)."""
+
+    http_status: ClassVar[int] = 409
 
 
 class WorkspaceError(BookstoreError):
