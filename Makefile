@@ -14,7 +14,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # apt-get needs root: sudo (never prompting) when not root already.
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo -n)
 
-.PHONY: run test install browser hub-proxy lint typecheck pytest bench clean
+.PHONY: run test install browser hub-proxy postgres lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,7 @@ $(BIN)/python:
 LABEXTENSION_SOURCES := package.json yarn.lock tsconfig.json $(wildcard src/*.ts src/*.tsx style/* schema/*)
 
 $(STAMP): $(BIN)/python pyproject.toml $(LABEXTENSION_SOURCES)
-	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lab,runs]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -52,6 +52,16 @@ hub-proxy: $(BIN)/python
 			touch $(HUB_PROXY)/.installed; \
 	} || echo "warning: could not install configurable-http-proxy: the tests in tests/hub will be skipped"
 
+# Debian's PostgreSQL server for the runs tests (tests/pgrig.py starts a throw-away one).
+# Installing it may fail (no apt, no root): make goes on and those tests skip, saying why.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "Installing Debian's postgresql for the runs tests"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends postgresql; \
+	} || echo "warning: could not install postgresql: the tests needing PostgreSQL will be skipped"
+
 lint: install
 	$(BIN)/ruff check bookstore tests benchmarks
 	$(BIN)/ruff format --check bookstore tests benchmarks
@@ -59,7 +69,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browser hub-proxy
+pytest: install browser hub-proxy postgres
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -8,7 +8,13 @@ from collections.abc import Generator
 
 import pytest
 
-pytest_plugins = ["jupyter_server.pytest_plugin", "tests.s3rig", "tests.server_fixtures"]
+pytest_plugins = [
+    "jupyter_server.pytest_plugin",
+    "tests.s3rig",
+    "tests.server_fixtures",
+    "tests.pgrig",
+    "tests.daskrig",
+]
 
 #: Environment variables that would point bookstore or botocore somewhere else.
 _LEAKY_ENV_PREFIXES = ("JPYNB_S3_", "AWS_")
