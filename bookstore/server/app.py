@@ -14,7 +14,7 @@ from jupyter_server.services.contents.checkpoints import AsyncCheckpoints
 from traitlets.config import Config
 
 from .._version import __version__
-from ..config import BookstoreSettings, load_legacy_settings
+from ..config import BookstoreRuns, BookstoreSettings, load_legacy_settings
 from ..core.archive import Archiver, Spool, default_spool_dir
 from ..core.diff import DIFF_WORKER
 from ..errors import NotAllowed
@@ -43,10 +43,11 @@ class BookstoreApp(ExtensionApp):
     description = "Storage workflows for Jupyter notebooks"
     version = __version__
     load_other_extensions = True
-    classes = [ServerApp, BookstoreSettings]
+    classes = [ServerApp, BookstoreSettings, BookstoreRuns]
 
     bookstore_settings: BookstoreSettings
     services: BookstoreServices
+    run_settings: BookstoreRuns
 
     def initialize_settings(self) -> None:
         """Create the settings, the services (the store not yet started) and the
@@ -57,6 +58,9 @@ class BookstoreApp(ExtensionApp):
         writer = WorkspaceWriter(self.serverapp.contents_manager, self.serverapp.root_dir)
         self.services = BookstoreServices(self.bookstore_settings, store, writer, self.log)
         self.services.archiver = self._make_archiver()
+        self.run_settings = BookstoreRuns(parent=self, config=self.config)
+        if self.run_settings.enabled:
+            self.services.enable_runs(self.run_settings, self._run_url)
         self.settings[SERVICES_KEY] = self.services
         self._install_checkpoints()
         self._follow_renames()
@@ -121,6 +125,12 @@ class BookstoreApp(ExtensionApp):
             contents_manager.archiver = archiver
         return archiver
 
+    def _run_url(self, run_id: str) -> str | None:
+        """The link to a run in notifications (this server's REST route)."""
+        assert self.serverapp is not None
+        url = self.serverapp.connection_url
+        return f"{url.rstrip('/')}/api/bookstore/runs/{run_id}" if url else None
+
     def _install_checkpoints(self) -> None:
         """Serve versions as the contents manager's checkpoints (``enable_checkpoints``)."""
         assert self.serverapp is not None
@@ -169,6 +179,16 @@ class BookstoreApp(ExtensionApp):
         await self.services.store_status()
         if self.services.archiver is not None:
             await self.services.archiver.start()
+        if self.services.runs is not None:
+            try:
+                await self.services.runs.start()
+            except Exception as exc:  # a database that cannot be opened: runs are off
+                self.log.error("bookstore: runs are off: the database did not open: %s", exc)
+                self.services.runs_off_reason = (
+                    "Runs are off on this server: its database "
+                    "(BookstoreRuns.database_url) did not open."
+                )
+                self.services.runs = None
 
     async def stop_extension(self) -> None:
         """Let pending archives finish briefly, then close the store."""

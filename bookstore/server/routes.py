@@ -18,6 +18,18 @@ from .handlers.history import (
     WorkspaceVersionHandler,
 )
 from .handlers.publish import BookstorePublishHandler
+from .handlers.runs import (
+    RunCancelHandler,
+    RunHandler,
+    RunLogHandler,
+    RunNotebookHandler,
+    RunParametersHandler,
+    RunsHandler,
+    ScheduleActionHandler,
+    ScheduleHandler,
+    SchedulePreviewHandler,
+    SchedulesHandler,
+)
 from .handlers.status import ArchiveStatusHandler, BookstoreVersionHandler
 from .openapi import OpenAPIHandler
 from .pages.clone import BookstoreCloneHandler, BookstoreFSCloneHandler
@@ -42,6 +54,16 @@ ROUTES: list[tuple[str, type[web.RequestHandler]]] = [
     (r"/api/bookstore/published/(.+)/versions/([^/]+)", PublishedVersionHandler),
     (r"/api/bookstore/published/(.+)/diff/?", PublishedDiffHandler),
     (r"/api/bookstore/published/(.+)", PublishedNotebookHandler),
+    (r"/api/bookstore/runs/?", RunsHandler),
+    (r"/api/bookstore/runs/parameters/?", RunParametersHandler),
+    (r"/api/bookstore/runs/([^/]+)/cancel/?", RunCancelHandler),
+    (r"/api/bookstore/runs/([^/]+)/log/?", RunLogHandler),
+    (r"/api/bookstore/runs/([^/]+)/notebook/?", RunNotebookHandler),
+    (r"/api/bookstore/runs/([^/]+)/?", RunHandler),
+    (r"/api/bookstore/schedules/?", SchedulesHandler),
+    (r"/api/bookstore/schedules/preview/?", SchedulePreviewHandler),
+    (r"/api/bookstore/schedules/([^/]+)/(pause|resume|run)/?", ScheduleActionHandler),
+    (r"/api/bookstore/schedules/([^/]+)/?", ScheduleHandler),
     (r"/bookstore/clone/?", BookstoreCloneHandler),
     (r"/bookstore/fs-clone/?", BookstoreFSCloneHandler),
 ]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
-from ..config import BookstoreSettings, validate_bookstore
+from ..config import BookstoreRuns, BookstoreSettings, validate_bookstore
 from ..core.archive import Archiver
 from ..core.areas import StoreAreas
 from ..core.audit import AuditEvent, AuditLog
@@ -25,6 +25,9 @@ from ..core.publish import Publisher
 from ..core.restore import RestoreResult, Written, restore
 from ..errors import BookstoreError, NotAllowed
 from ..stores.base import ObjectStore, StoreStarter, StoreStatus
+
+if TYPE_CHECKING:
+    from ..core.runs.service import RunService
 from .saves import SaveRecorder
 from .workspace import WorkspaceWriter
 
@@ -65,6 +68,41 @@ class BookstoreServices:
             known_lineage=self._known_lineage,
             pending=lambda: self.archiver,
         )
+        #: Runs and schedules (None when off, or without ``bookstore[runs]``).
+        self.runs: RunService | None = None
+        #: Why runs are off (the message of their routes' 403).
+        self.runs_off_reason = "Runs are off on this server (BookstoreRuns.enabled)."
+
+    def areas_for(self, username: str) -> StoreAreas:
+        """The store areas of ``username`` (this server's own for its user)."""
+        if username == self.areas.username:
+            return self.areas
+        return StoreAreas(self.settings, self.ready_store, username=username)
+
+    def enable_runs(self, run_settings: BookstoreRuns, run_url: Any = None) -> None:
+        """Set up runs and schedules for this server's user (started by :meth:`start_runs`)."""
+        from ..core.runs.service import RunService, runs_available
+
+        missing = runs_available()
+        if missing is not None:
+            self.runs_off_reason = f"Runs are off on this server: {missing}"
+            self.log.info("bookstore: %s", self.runs_off_reason)
+            return
+        self.runs = RunService(
+            run_settings,
+            self.settings,
+            self.ready_store,
+            self.areas_for,
+            claim_owner=self.areas.username,
+            run_url=run_url,
+            logger=self.log,
+        )
+
+    def run_service(self) -> RunService:
+        """The run service; :class:`NotAllowed` when runs are off here."""
+        if self.runs is None or self.runs._db is None:
+            raise NotAllowed(self.runs_off_reason)
+        return self.runs
 
     def _known_lineage(self, key: str) -> dict[str, str] | None:
         archiver = self.archiver
@@ -99,8 +137,11 @@ class BookstoreServices:
             self.log.info("bookstore: using %s with versioning enabled", where)
 
     async def close(self, timeout: float | None = None) -> None:
-        """Write the pending audit records (at most ``timeout`` seconds; those left are
-        logged as lost), then close the store if it was started."""
+        """Stop runs (never waiting for them), write the pending audit records (at most
+        ``timeout`` seconds; those left are logged as lost), then close the store if it
+        was started."""
+        if self.runs is not None:
+            await self.runs.close(timeout or 5.0)
         if not await self.flush_audit(timeout):
             self.log.error(
                 "bookstore: %d audit records were not written before the server stopped",
@@ -115,7 +156,10 @@ class BookstoreServices:
         status = await self.store_status()
         return {
             "release": __version__,
-            "features": validate_bookstore(self.settings, status),
+            "features": {
+                **validate_bookstore(self.settings, status),
+                "runs_valid": self.runs is not None and self.runs._db is not None,
+            },
             "store": status.to_dict(),
             "archive": self.archive_status(),
         }

@@ -20,6 +20,7 @@ FEATURES = {
     "publish_valid",
     "s3_clone_valid",
     "fs_clone_valid",
+    "runs_valid",
 }
 
 
@@ -41,6 +42,7 @@ async def test_embedded_store_by_default(fetch_json: Any) -> None:
         "publish_valid": True,
         "s3_clone_valid": True,
         "fs_clone_valid": False,
+        "runs_valid": True,
     }
     store = body["store"]
     assert store["backend"] == "local"
@@ -139,7 +141,7 @@ class TestUnreachableEndpoint:
         status, body = await fetch_json("api", "bookstore")
         assert status == 200
         features = body["features"]
-        assert not any(features[flag] for flag in FEATURES - {"fs_clone_valid"})
+        assert not any(features[flag] for flag in FEATURES - {"fs_clone_valid", "runs_valid"})
         assert body["store"]["reachable"] is False
         assert body["store"]["error"]
 
