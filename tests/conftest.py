@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.server_fixtures",
     "tests.pgrig",
     "tests.daskrig",
+    "tests.smtprig",
 ]
 
 #: Environment variables that would point bookstore or botocore somewhere else.
