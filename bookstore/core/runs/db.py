@@ -424,8 +424,7 @@ class RunDB:
                         lease_until=None,
                         error={
                             "ename": "Lost",
-                            "evalue": "the server running it stopped answering "
-                            "(its lease expired)",
+                            "evalue": "the server running it stopped answering (its lease expired)",
                         },
                     )
                 )
@@ -638,9 +637,7 @@ class RunDB:
         """The newest tick of a schedule that any server fired (run or skipped)."""
         with self._begin() as conn:
             value = conn.execute(
-                sa.select(sa.func.max(fires.c.fire_time)).where(
-                    fires.c.schedule_id == schedule_id
-                )
+                sa.select(sa.func.max(fires.c.fire_time)).where(fires.c.schedule_id == schedule_id)
             ).scalar_one()
         return float(value) if value is not None else None
 

@@ -34,7 +34,6 @@ from ...config import BookstoreRuns, BookstoreSettings
 from ...stores.base import ObjectStore
 from ..archive import archive_version
 from .execute import Outcome, Progress, RunHooks, execute_notebook
-from .states import RunState
 
 __all__ = ["DaskEngine", "RunJob", "job_result", "run_job", "store_settings_of"]
 
@@ -192,9 +191,7 @@ async def _store_output(store: ObjectStore, job: RunJob, outcome: Outcome) -> st
     notebook.metadata["bookstore"] = bookstore_meta
     body = nbformat.writes(notebook).encode("utf-8")
     metadata = {RUN_FIELD: job.run_id, RUN_STATE_FIELD: outcome.state.value}
-    version = await archive_version(
-        store, job.output_key, job.output_path, body, metadata=metadata
-    )
+    version = await archive_version(store, job.output_key, job.output_path, body, metadata=metadata)
     if version is None:  # identical to the latest version: that version is this output
         version = (await store.head(job.output_key)).version_id
     return version

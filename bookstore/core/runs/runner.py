@@ -27,6 +27,7 @@ Closing never waits for runs: this server's running runs are marked LOST at once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -211,10 +212,8 @@ class Runner:
                 raise
             except Exception:
                 log.exception("bookstore: the runner's pass failed; trying again")
-            try:
+            with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
-            except (asyncio.TimeoutError, TimeoutError):
-                pass
             self._wake.clear()
 
     async def wait_finished(self, run_id: str, timeout: float) -> dict[str, Any]:
@@ -228,10 +227,8 @@ class Runner:
             if left <= 0:
                 return run
             async with self._finished:
-                try:
+                with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
                     await asyncio.wait_for(self._finished.wait(), min(left, 0.5))
-                except (asyncio.TimeoutError, TimeoutError):
-                    pass
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -385,10 +382,13 @@ class Runner:
         except Exception as exc:
             name = type(exc).__name__
             if name == "KilledWorker":
-                state, error = RunState.LOST, {
-                    "ename": "Lost",
-                    "evalue": "the Dask worker running it died (KilledWorker)",
-                }
+                state, error = (
+                    RunState.LOST,
+                    {
+                        "ename": "Lost",
+                        "evalue": "the Dask worker running it died (KilledWorker)",
+                    },
+                )
             else:
                 state, error = RunState.FAILED, {"ename": name, "evalue": str(exc)[:2000]}
             await self._final(run_id, state, error=error)
@@ -451,6 +451,9 @@ class Runner:
             await asyncio.to_thread(self.db.finish_notification, row, sent=False)
             return
         model = run_model(run)
+        if run.get("schedule_id"):
+            schedule = await asyncio.to_thread(self.db.get_schedule, run["schedule_id"])
+            model["schedule_name"] = schedule["name"] if schedule else None
         if self.options.run_url is not None:
             model["url"] = self.options.run_url(run["id"])
         notification = Notification(

@@ -85,7 +85,7 @@ def tick(
     now = now.astimezone(timezone.utc)
     for schedule in db.list_schedules(owner=owner, include_paused=False):
         try:
-            _fire(db, server_id, schedule, now, report, output_key_of)
+            _fire(db, server_id, schedule, now=now, report=report, output_key_of=output_key_of)
         except Exception:  # one broken schedule must not stop the others
             log.exception("bookstore: could not fire schedule %s", schedule["id"])
     return report
@@ -95,6 +95,7 @@ def _fire(
     db: RunDB,
     server_id: str,
     schedule: dict[str, Any],
+    *,
     now: datetime,
     report: TickReport,
     output_key_of: Any,

@@ -13,6 +13,7 @@ prefixes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import posixpath
@@ -252,9 +253,9 @@ class RunService:
             "parameters": [parameter.to_json() for parameter in declared],
         }
 
-    def _output(self, actor: Actor, folder: str, source: SourceRef, given: str | None) -> tuple[
-        str, str
-    ]:
+    def _output(
+        self, actor: Actor, folder: str, source: SourceRef, given: str | None
+    ) -> tuple[str, str]:
         output_path = given or posixpath.join(self.settings.output_prefix, folder, source.path)
         if source.area == "workspace" and output_path == source.path:
             raise InvalidRequest(
@@ -458,7 +459,9 @@ class RunService:
         schedule["last_run"] = run_model(last[0]) if last else None
         return schedule
 
-    async def list_schedules(self, actor: Actor, *, everybody: bool = False) -> list[dict[str, Any]]:
+    async def list_schedules(
+        self, actor: Actor, *, everybody: bool = False
+    ) -> list[dict[str, Any]]:
         """``actor``'s schedules (an admin's ``everybody``: all users')."""
         owner = None if (everybody and actor.is_admin) else actor.username
         rows = await asyncio.to_thread(self.db.list_schedules, owner=owner)
@@ -516,10 +519,8 @@ class RunService:
         await self._schedule_of(actor, schedule_id)
         for run in await asyncio.to_thread(self.db.active_runs_of, schedule_id):
             if run["state"] == RunState.QUEUED.value:
-                try:
+                with contextlib.suppress(Conflict):
                     await asyncio.to_thread(self.db.request_cancel, run["id"])
-                except Conflict:
-                    pass
         await asyncio.to_thread(self.db.delete_schedule, schedule_id)
 
     async def set_paused(self, actor: Actor, schedule_id: str, paused: bool) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 ::
 
     QUEUED ──► RUNNING ──► COMPLETED | FAILED | TIMED_OUT | CANCELLED | LOST
-       │                                   
+       │
        └─────► CANCELLED | LOST | SKIPPED  (never started)
 
 A state that is not :data:`ACTIVE` is final: nothing moves a finished run again (a
