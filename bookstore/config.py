@@ -440,22 +440,20 @@ class BookstoreRuns(LoggingConfigurable):
 
     smtp_port = Integer(25, help="Port of ``smtp_host``.").tag(config=True)
 
-    smtp_username = Unicode(
-        "", help="User name on the mail server (empty: no login)."
-    ).tag(config=True)
+    smtp_username = Unicode("", help="User name on the mail server (empty: no login).").tag(
+        config=True
+    )
 
     smtp_password = Unicode(
         "",
         help="Password on the mail server. Environment variable: BOOKSTORE_SMTP_PASSWORD.",
     ).tag(config=True)
 
-    smtp_security = Unicode(
-        "none", help="``none``, ``starttls`` or ``ssl``."
-    ).tag(config=True)
+    smtp_security = Unicode("none", help="``none``, ``starttls`` or ``ssl``.").tag(config=True)
 
-    mail_from = Unicode(
-        "bookstore@localhost", help="Sender address of email notifications."
-    ).tag(config=True)
+    mail_from = Unicode("bookstore@localhost", help="Sender address of email notifications.").tag(
+        config=True
+    )
 
     @default("database_url")
     def _default_database_url(self) -> str:

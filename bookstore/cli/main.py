@@ -26,7 +26,9 @@ async def _run(
     async with StandaloneBookstore(
         config, root_dir=args.root_dir, as_user=args.as_user
     ) as bookstore:
-        return await run(Command(args, bookstore))
+        # The run commands are a Command subclass (bookstore/cli/runs.py).
+        command_class: type[Command] = getattr(args, "command_class", Command)
+        return await run(command_class(args, bookstore))
 
 
 def main(argv: list[str] | None = None) -> int:

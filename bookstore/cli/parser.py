@@ -10,15 +10,18 @@ from traitlets.config import Config
 from traitlets.config.loader import KVArgParseConfigLoader
 
 from .._version import __version__
-from ..config import BookstoreSettings
+from ..config import BookstoreRuns, BookstoreSettings
 from ..core.audit import ACTIONS
 from ..core.diff import LATEST
 from .commands import Command
 from .exits import EXIT_CODES, EXIT_USAGE, CommandError
+from .runs import add_run_commands
 
 __all__ = ["build_parser", "config_overrides"]
 
-_CONFIG_OPTION = re.compile(r"^--BookstoreSettings\.\w+=")
+_CONFIG_OPTION = re.compile(r"^--(BookstoreSettings|BookstoreRuns)\.\w+=")
+#: The classes configured by ``--<Class>.<name>=<value>`` options.
+_CONFIG_CLASSES = {"BookstoreSettings": BookstoreSettings, "BookstoreRuns": BookstoreRuns}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,8 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="jupyter bookstore",
         description=(
             "Publish, clone and browse the history of notebooks in bookstore's store, "
-            "configured like the Jupyter server. Settings may also be given as "
-            "--BookstoreSettings.<name>=<value>."
+            "configured like the Jupyter server; run notebooks now or on a schedule. "
+            "Settings may also be given as --BookstoreSettings.<name>=<value> (runs: "
+            "--BookstoreRuns.<name>=<value>)."
         ),
         epilog="exit status: "
         + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()),
@@ -140,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("--force", action="store_true", help="overwrite TARGET if it exists")
     clone.set_defaults(run=Command.clone)
     _add_audit(commands, common)
+    add_run_commands(commands, common)
     return parser
 
 
@@ -189,22 +194,23 @@ def _limit(value: str) -> int:
 
 
 def config_overrides(extra: list[str]) -> Config:
-    """The configuration given as ``--BookstoreSettings.<name>=<value>`` options;
-    :class:`CommandError` for any other unknown option."""
+    """The configuration given as ``--BookstoreSettings.<name>=<value>`` and
+    ``--BookstoreRuns.<name>=<value>`` options; :class:`CommandError` for any other
+    unknown option."""
     unknown = [arg for arg in extra if not _CONFIG_OPTION.match(arg)]
     if unknown:
         hint = ""
-        if any(arg.startswith("--BookstoreSettings.") for arg in unknown):
-            hint = " (write a setting as --BookstoreSettings.<name>=<value>)"
+        for class_name in _CONFIG_CLASSES:
+            if any(arg.startswith(f"--{class_name}.") for arg in unknown):
+                hint = f" (write a setting as --{class_name}.<name>=<value>)"
+                break
         raise CommandError(f"unrecognized arguments: {' '.join(unknown)}{hint}", EXIT_USAGE)
-    settings = set(BookstoreSettings.class_trait_names(config=True))
     for arg in extra:
-        name = arg.partition("=")[0].partition(".")[2]
-        if name not in settings:
+        class_name, _, name = arg.partition("=")[0].removeprefix("--").partition(".")
+        if name not in _CONFIG_CLASSES[class_name].class_trait_names(config=True):
             raise CommandError(
-                f"BookstoreSettings has no setting {name!r} (see the README's configuration "
-                "reference)",
+                f"{class_name} has no setting {name!r} (see the README's configuration reference)",
                 EXIT_USAGE,
             )
-    loader = KVArgParseConfigLoader(argv=extra, classes=[BookstoreSettings])
+    loader = KVArgParseConfigLoader(argv=extra, classes=list(_CONFIG_CLASSES.values()))
     return loader.load_config()

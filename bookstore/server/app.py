@@ -179,16 +179,7 @@ class BookstoreApp(ExtensionApp):
         await self.services.store_status()
         if self.services.archiver is not None:
             await self.services.archiver.start()
-        if self.services.runs is not None:
-            try:
-                await self.services.runs.start()
-            except Exception as exc:  # a database that cannot be opened: runs are off
-                self.log.error("bookstore: runs are off: the database did not open: %s", exc)
-                self.services.runs_off_reason = (
-                    "Runs are off on this server: its database "
-                    "(BookstoreRuns.database_url) did not open."
-                )
-                self.services.runs = None
+        await self.services.start_runs()
 
     async def stop_extension(self) -> None:
         """Let pending archives finish briefly, then close the store."""

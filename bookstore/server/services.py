@@ -98,11 +98,31 @@ class BookstoreServices:
             logger=self.log,
         )
 
-    def run_service(self) -> RunService:
-        """The run service; :class:`NotAllowed` when runs are off here."""
-        if self.runs is None or self.runs._db is None:
+    async def run_service(self) -> RunService:
+        """The started run service (started on first use, or at the server's start);
+        :class:`NotAllowed` when runs are off here."""
+        if self.runs is None:
+            raise NotAllowed(self.runs_off_reason)
+        await self.start_runs()
+        if self.runs is None:
             raise NotAllowed(self.runs_off_reason)
         return self.runs
+
+    async def start_runs(self) -> None:
+        """Open the runs database and start the runner and the scheduler loop; when the
+        database does not open, runs are off (logged, and said by their routes)."""
+        runs = self.runs
+        if runs is None or runs.started:
+            return
+        try:
+            await runs.start()
+        except Exception as exc:
+            self.log.error("bookstore: runs are off: their database did not open: %s", exc)
+            self.runs_off_reason = (
+                "Runs are off on this server: its runs database "
+                "(BookstoreRuns.database_url) did not open."
+            )
+            self.runs = None
 
     def _known_lineage(self, key: str) -> dict[str, str] | None:
         archiver = self.archiver
@@ -158,7 +178,7 @@ class BookstoreServices:
             "release": __version__,
             "features": {
                 **validate_bookstore(self.settings, status),
-                "runs_valid": self.runs is not None and self.runs._db is not None,
+                "runs_valid": self.runs is not None and self.runs.started,
             },
             "store": status.to_dict(),
             "archive": self.archive_status(),

@@ -105,7 +105,7 @@ async def test_a_run_executes_a_version_and_stores_its_output_as_a_version(
     await save(fetch_json, bookstore_app, "demo.ipynb", parameterized_notebook())
     status, versions = await fetch_json("api/bookstore/workspace/demo.ipynb/versions")
     assert status == 200
-    pinned = versions["versions"][0]["version_id"]
+    pinned = versions["versions"][0]["id"]
     status, declared = await fetch_json(
         "api/bookstore/runs/parameters", params={"path": "demo.ipynb"}
     )
@@ -133,7 +133,7 @@ async def test_a_run_executes_a_version_and_stores_its_output_as_a_version(
     # The output is a version of the workspace path runs/adhoc/demo.ipynb, with provenance.
     status, history = await fetch_json("api/bookstore/workspace/runs/adhoc/demo.ipynb/versions")
     assert status == 200
-    assert history["versions"][0]["version_id"] == run["output"]["version_id"]
+    assert history["versions"][0]["id"] == run["output"]["version_id"]
     response = await jp_fetch("api/bookstore/runs", run["id"], "notebook")
     output = nbformat.reads(response.body.decode(), as_version=4)
     provenance = output.metadata["bookstore"]["run"]
@@ -153,10 +153,10 @@ async def test_latest_runs_the_newest_version_and_pinned_the_pinned_one(
 ) -> None:
     await save(fetch_json, bookstore_app, "v.ipynb", parameterized_notebook('print("first")'))
     _, versions = await fetch_json("api/bookstore/workspace/v.ipynb/versions")
-    first = versions["versions"][0]["version_id"]
+    first = versions["versions"][0]["id"]
     await save(fetch_json, bookstore_app, "v.ipynb", parameterized_notebook('print("second")'))
     _, versions = await fetch_json("api/bookstore/workspace/v.ipynb/versions")
-    second = versions["versions"][0]["version_id"]
+    second = versions["versions"][0]["id"]
     latest = await submit(fetch_json, {"path": "v.ipynb"})
     pinned = await submit(fetch_json, {"path": "v.ipynb", "version_id": first})
     latest = await wait_for_run(fetch_json, latest["id"])
@@ -179,12 +179,13 @@ async def test_a_failing_cell_fails_the_run_with_the_cell_and_the_partial_output
     assert run["state"] == "FAILED"
     error = run["error"]
     assert error["ename"] == "ZeroDivisionError"
-    assert error["cell_index"] == 3  # the injected parameters cell is index 1
     assert "\x1b[" not in error["traceback"]
     assert run["output"]["version_id"], "the partial output is saved"
     response = await jp_fetch("api/bookstore/runs", run["id"], "notebook")
     output = nbformat.reads(response.body.decode(), as_version=4)
     assert output.metadata["bookstore"]["run"]["state"] == "FAILED"
+    failing = output.cells[error["cell_index"]]
+    assert failing.source == "1 / 0", "cell_index is the failing cell of the output"
 
 
 async def test_cancel_stops_a_running_run_and_keeps_its_partial_output(
@@ -199,14 +200,14 @@ async def test_cancel_stops_a_running_run_and_keeps_its_partial_output(
     if "started" not in log["log"]:
         log = await _wait_for_log(fetch_json, run["id"], "started")
     asked = time.monotonic()
-    status, reply = await fetch_json(f"api/bookstore/runs/{run['id']}/cancel", method="POST")
+    status, reply = await fetch_json(f"api/bookstore/runs/{run['id']}/cancel", method="POST", body="")
     assert status == 202
     assert reply["cancel_requested"]
     run = await wait_for_run(fetch_json, run["id"])
     took = time.monotonic() - asked
     assert run["state"] == "CANCELLED", (run, took)
     assert run["output"]["version_id"], "the partial output is saved"
-    status, reply = await fetch_json(f"api/bookstore/runs/{run['id']}/cancel", method="POST")
+    status, reply = await fetch_json(f"api/bookstore/runs/{run['id']}/cancel", method="POST", body="")
     assert status == 409, reply
 
 
@@ -302,13 +303,13 @@ async def test_schedule_crud_pause_resume_and_preview(fetch_json: Any, bookstore
     assert status == 200
     assert [s["id"] for s in listing["schedules"]] == [schedule["id"]]
     status, paused = await fetch_json(
-        f"api/bookstore/schedules/{schedule['id']}/pause", method="POST"
+        f"api/bookstore/schedules/{schedule['id']}/pause", method="POST", body=""
     )
     assert status == 200
     assert paused["paused"] is True
     assert paused["next_fire_times"] == []
     status, resumed = await fetch_json(
-        f"api/bookstore/schedules/{schedule['id']}/resume", method="POST"
+        f"api/bookstore/schedules/{schedule['id']}/resume", method="POST", body=""
     )
     assert status == 200
     assert resumed["paused"] is False
@@ -367,13 +368,13 @@ async def test_each_patched_field_takes_effect(
 ) -> None:
     await save(fetch_json, bookstore_app, "s.ipynb", parameterized_notebook())
     _, versions = await fetch_json("api/bookstore/workspace/s.ipynb/versions")
-    version = versions["versions"][0]["version_id"]
+    version = versions["versions"][0]["id"]
     schedule = await create_schedule(fetch_json, version_id=version)
     value, check = PATCH_CASES[field]
     if field == "version_id":
         await save(fetch_json, bookstore_app, "s.ipynb", parameterized_notebook("print(2)"))
         _, versions = await fetch_json("api/bookstore/workspace/s.ipynb/versions")
-        value = versions["versions"][0]["version_id"]
+        value = versions["versions"][0]["id"]
 
         def check(s: Any, r: Any) -> bool:
             return bool(r["source"]["version_id"] == value)
@@ -385,7 +386,7 @@ async def test_each_patched_field_takes_effect(
     assert changed["revision"] == schedule["revision"] + 1
     status, fresh = await fetch_json(f"api/bookstore/schedules/{schedule['id']}")
     assert status == 200
-    status, run = await fetch_json(f"api/bookstore/schedules/{schedule['id']}/run", method="POST")
+    status, run = await fetch_json(f"api/bookstore/schedules/{schedule['id']}/run", method="POST", body="")
     assert status == 202, run
     assert check(fresh, run), (field, fresh, run)
 

@@ -49,7 +49,9 @@ def test_an_idempotency_key_makes_one_run_per_owner(db: RunDB) -> None:
     first, created = db.create_run(run_row(idempotency_key="k1"))
     again, created_again = db.create_run(run_row(idempotency_key="k1"))
     other, other_created = db.create_run(run_row(owner="bob", idempotency_key="k1"))
-    assert created and not created_again and other_created
+    assert created
+    assert not created_again
+    assert other_created
     assert again["id"] == first["id"] != other["id"]
     assert db.count_runs(owner="ada") == 1
 
@@ -106,8 +108,10 @@ def test_a_state_changes_once(db: RunDB) -> None:
     run, _ = db.create_run(run_row())
     db.claim_runs("s1", now=time.time(), lease=30, limit=1)
     done = db.transition(run["id"], RunState.COMPLETED, expected=[RunState.RUNNING])
-    assert done is not None and done["state"] == "COMPLETED"
-    assert done["lease_owner"] is None and done["finished_at"] is not None
+    assert done is not None
+    assert done["state"] == "COMPLETED"
+    assert done["lease_owner"] is None
+    assert done["finished_at"] is not None
     assert db.transition(run["id"], RunState.FAILED, expected=[RunState.RUNNING]) is None
     with pytest.raises(Conflict):
         db.transition(run["id"], RunState.RUNNING, expected=[RunState.COMPLETED])
@@ -119,7 +123,8 @@ def test_expired_leases_become_lost(db: RunDB) -> None:
     db.claim_runs("dead-server", now=time.time() - 100, lease=30, limit=1)
     lost = db.expire_leases(time.time())
     assert [run["id"] for run in lost] == [leased["id"]]
-    assert lost[0]["state"] == "LOST" and lost[0]["error"]["ename"] == "Lost"
+    assert lost[0]["state"] == "LOST"
+    assert lost[0]["error"]["ename"] == "Lost"
     assert db.require_run(queued["id"])["state"] == "QUEUED", "an unleased run is not lost"
     assert db.expire_leases(time.time()) == []
 
@@ -137,7 +142,8 @@ def test_cancel(db: RunDB) -> None:
     running, _ = db.create_run(run_row())
     db.claim_runs("s1", now=time.time(), lease=30, limit=1)
     flagged = db.request_cancel(running["id"])
-    assert flagged["state"] == "RUNNING" and flagged["cancel_requested"]
+    assert flagged["state"] == "RUNNING"
+    assert flagged["cancel_requested"]
     assert db.cancel_requested([running["id"], queued["id"]]) == {running["id"], queued["id"]}
     db.transition(running["id"], RunState.CANCELLED, expected=[RunState.RUNNING])
     with pytest.raises(Conflict, match="nothing to cancel"):
@@ -147,7 +153,8 @@ def test_cancel(db: RunDB) -> None:
 def test_a_stale_schedule_revision_is_refused(db: RunDB) -> None:
     schedule = db.create_schedule(schedule_row())
     changed = db.update_schedule(schedule["id"], {"name": "b"}, expected_revision=1)
-    assert changed["revision"] == 2 and changed["name"] == "b"
+    assert changed["revision"] == 2
+    assert changed["name"] == "b"
     with pytest.raises(Conflict, match="changed by somebody else"):
         db.update_schedule(schedule["id"], {"name": "c"}, expected_revision=1)
     db.delete_schedule(schedule["id"])
@@ -161,7 +168,8 @@ def test_a_tick_is_claimed_once(db_url: str) -> None:
     moment = 1_800_000_000.0
     won = first.claim_tick(schedule["id"], moment, "s1", run_row(schedule_id=schedule["id"]))
     lost = second.claim_tick(schedule["id"], moment, "s2", run_row(schedule_id=schedule["id"]))
-    assert won is not None and lost is None
+    assert won is not None
+    assert lost is None
     assert first.count_fires(schedule["id"]) == 1
     assert first.count_runs(schedule_id=schedule["id"]) == 1
     assert second.last_fire(schedule["id"]) == moment
@@ -181,11 +189,13 @@ def test_each_notification_is_sent_once_and_retried_when_it_fails(db: RunDB) -> 
     db.finish_notification(claimed[0], sent=False, error="refused", retry_at=now + 5)
     assert db.claim_notifications("s2", now=now + 1, lease=60) == [], "not due yet"
     again = db.claim_notifications("s2", now=now + 6, lease=60)
-    assert len(again) == 1 and again[0]["attempts"] == 1
+    assert len(again) == 1
+    assert again[0]["attempts"] == 1
     db.finish_notification(again[0], sent=True)
     assert db.claim_notifications("s1", now=now + 1000, lease=60) == []
     (final,) = db.notifications_of(run["id"])
-    assert final["state"] == "sent" and final["attempts"] == 2
+    assert final["state"] == "sent"
+    assert final["attempts"] == 2
 
 
 def test_runs_are_listed_newest_first_in_pages(db: RunDB) -> None:

@@ -115,8 +115,11 @@ def test_missed_ticks_under_each_policy(
     report = tick(db, "s1", minute(50, seconds=90))
     assert (len(report.queued), len(report.skipped)) == (runs, skipped)
     counts = states_of(db, schedule["id"])
-    assert counts.get("QUEUED", 0) == runs and counts.get("SKIPPED", 0) == skipped
-    reasons = {run["reason"] for run in db.list_runs(schedule_id=schedule["id"], states=["SKIPPED"])}
+    assert counts.get("QUEUED", 0) == runs
+    assert counts.get("SKIPPED", 0) == skipped
+    reasons = {
+        run["reason"] for run in db.list_runs(schedule_id=schedule["id"], states=["SKIPPED"])
+    }
     assert all(reason and f"missed={missed}" in reason for reason in reasons), reasons
     assert tick(db, "s2", minute(50, seconds=95)).queued == [], "nothing twice"
 
@@ -124,7 +127,8 @@ def test_missed_ticks_under_each_policy(
 def test_an_on_time_tick_runs_under_missed_skip(db: RunDB) -> None:
     schedule = db.create_schedule(schedule_row(timing_since=T0.timestamp()))
     report = tick(db, "s1", minute(1, seconds=30))
-    assert len(report.queued) == 1 and report.skipped == []
+    assert len(report.queued) == 1
+    assert report.skipped == []
     assert states_of(db, schedule["id"]) == {"QUEUED": 1}
 
 
@@ -136,9 +140,11 @@ def test_overlap_skip_records_the_tick_as_skipped(db: RunDB) -> None:
     schedule = db.create_schedule(schedule_row(timing_since=T0.timestamp(), overlap="skip"))
     first = tick(db, "s1", minute(1)).queued
     second = tick(db, "s1", minute(2))
-    assert second.queued == [] and len(second.skipped) == 1
+    assert second.queued == []
+    assert len(second.skipped) == 1
     (skipped,) = db.list_runs(schedule_id=schedule["id"], states=["SKIPPED"])
-    assert first[0] in skipped["reason"] and "overlap=skip" in skipped["reason"]
+    assert first[0] in skipped["reason"]
+    assert "overlap=skip" in skipped["reason"]
 
 
 def test_overlap_allow_and_queue_queue_every_tick(db: RunDB) -> None:
@@ -151,9 +157,7 @@ def test_overlap_allow_and_queue_queue_every_tick(db: RunDB) -> None:
 
 
 def test_overlap_cancel_previous_cancels_the_running_run(db: RunDB) -> None:
-    schedule = db.create_schedule(
-        schedule_row(timing_since=T0.timestamp(), overlap="cancel_previous")
-    )
+    db.create_schedule(schedule_row(timing_since=T0.timestamp(), overlap="cancel_previous"))
     (first,) = tick(db, "s1", minute(1)).queued
     db.claim_runs("s1", now=time.time(), lease=30, limit=1)
     report = tick(db, "s1", minute(2))
@@ -170,5 +174,6 @@ def test_a_timing_change_counts_ticks_from_the_change(db: RunDB) -> None:
         schedule["id"], {"cron": "0 * * * *", "timing_since": minute(30).timestamp()}
     )
     report = tick(db, "s1", minute(59))
-    assert report.queued == [] and report.skipped == [], "no minute ticks of the old timing"
+    assert report.queued == [], "no minute ticks of the old timing"
+    assert report.skipped == []
     assert len(tick(db, "s1", minute(60)).queued) == 1

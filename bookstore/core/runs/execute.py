@@ -12,8 +12,9 @@ reports :class:`Progress` at most every ``progress_interval`` seconds.  A cancel
 ``wall_timeout`` (the whole run, kernel start included) or the ``execution_timeout`` (one
 cell) stops the run the same way:
 
-1. no further cell starts, and the kernel's process group gets SIGINT (the running cell
-   raises ``KeyboardInterrupt``, so ``time.sleep`` and most Python code stop at once);
+1. no further cell starts, and if a cell is running the kernel's process group gets
+   SIGINT (the cell raises ``KeyboardInterrupt``: ``time.sleep`` and most Python code
+   stop at once);
 2. if the execution has not ended ``kill_after`` seconds later (the cell ignores SIGINT,
    or is stuck in C code), the process group gets SIGKILL; the client notices the dead
    kernel within about a second and the execution ends.
@@ -170,11 +171,11 @@ class _Run:
         self.cell_since: float | None = None
         self.version = 0
         self.log = _Log(max_log_chars)
+        self.any_started = False
         self.all_cells_ran = False
-        # the stop: why, which cell was running, when
+        # the stop: why ("cancel", "wall", "cell") and which cell was running
         self.stop: str | None = None
         self.stop_cell: int | None = None
-        self.last_started: int | None = None
         # the kernel
         self.pid: int | None = None
         self.pgid: int | None = None
@@ -188,6 +189,7 @@ class _Run:
         if index in self.code_cells:
             self.current_cell = index
             self.cell_since = time.monotonic()
+            self.any_started = True
         self.changed()
 
     def cell_finished(self, index: int | None, failed: bool) -> None:
@@ -205,13 +207,14 @@ class _Run:
                 raise _Stopped(self.stop)
 
     def request_stop(self, reason: str) -> None:
-        """Note the stop and interrupt the running cell."""
+        """Note the stop and interrupt the running cell (a kernel still starting, or
+        between cells, is not signalled: no further cell starts)."""
         with self.lock:
             if self.stop is not None:
                 return
             self.stop = reason
             self.stop_cell = self.current_cell
-            if self.signal_interrupt:
+            if self.signal_interrupt and self.current_cell is not None:
                 self._signal(signal.SIGINT)
 
     def kill(self) -> bool:
@@ -335,9 +338,6 @@ def _classes() -> tuple[type[Any], type[Any]]:
                 self.run.pid = getattr(provisioner, "pid", None)
                 self.run.pgid = getattr(provisioner, "pgid", None)
                 self.run.signal_interrupt = getattr(spec, "interrupt_mode", "signal") == "signal"
-                stop = self.run.stop
-            if stop is not None:  # stopped while the kernel started
-                self.run.request_stop(stop)
 
         async def _async_cleanup_kernel(self) -> None:
             process = getattr(getattr(self.km, "provisioner", None), "process", None)
@@ -475,6 +475,11 @@ def execute_notebook(
     try:
         thread.start()
         watcher.watch(thread)
+    except BaseException:  # the calling thread interrupted: leave no kernel behind
+        watcher.run.request_stop("cancel")
+        watcher.run.kill()
+        thread.join(KILL_GRACE)
+        raise
     finally:
         if cwd is None:
             if thread.is_alive():
@@ -539,6 +544,7 @@ class _Watcher:
         self.kill_at: float | None = None
         self.give_up_at: float | None = None
         self.killed = False
+        self.cancel_failed = False
         self.reported_version = -1
         self.reported_log = -1
         self.reported_at = -float("inf")
@@ -593,7 +599,9 @@ class _Watcher:
         try:
             return bool(self.hooks.cancelled())
         except Exception:
-            log.warning("bookstore: a run's cancel hook failed", exc_info=True)
+            if not self.cancel_failed:  # once: it is polled ten times a second
+                log.warning("bookstore: a run's cancel hook failed", exc_info=True)
+            self.cancel_failed = True
             return False
 
     def report(self, final: bool = False, output: dict[str, Any] | None = None) -> None:
@@ -665,7 +673,10 @@ def _ending(
     cell = run.stop_cell
     if run.stop is not None and not (exc is None and run.all_cells_ran):
         if run.stop == "cancel":
-            where = f"while cell {cell} was running" if cell is not None else "between two cells"
+            if cell is not None:
+                where = f"while cell {cell} was running"
+            else:
+                where = "between two cells" if run.any_started else "before any cell ran"
             return RunState.CANCELLED, {
                 "ename": "Cancelled",
                 "evalue": f"cancelled {where}",
@@ -684,20 +695,10 @@ def _ending(
         return RunState.FAILED, None
     cell = run.current_cell if run.current_cell is not None else _last_started(run)
     if isinstance(exc, DeadKernelError):
-        status = run.exit_status
-        if status is not None and status < 0:
-            try:
-                how = f"killed by {signal.Signals(-status).name}"
-            except ValueError:
-                how = f"killed by signal {-status}"
-        elif status is not None:
-            how = f"exit status {status}"
-        else:
-            how = "no reply"
         where = f" while cell {cell} was running" if cell is not None else ""
         return RunState.FAILED, {
             "ename": "DeadKernelError",
-            "evalue": f"the kernel died ({how}){where}",
+            "evalue": f"the kernel died ({_exit(run.exit_status)}){where}",
             "cell_index": cell,
         }
     return RunState.FAILED, {
@@ -705,6 +706,18 @@ def _ending(
         "evalue": _ANSI.sub("", str(exc)),
         "cell_index": cell,
     }
+
+
+def _exit(status: int | None) -> str:
+    """How a kernel process ended, from its exit status."""
+    if status is None:
+        return "no exit status"
+    if status >= 0:
+        return f"exit status {status}"
+    try:
+        return f"killed by {signal.Signals(-status).name}"
+    except ValueError:
+        return f"killed by signal {-status}"
 
 
 def _last_started(run: _Run) -> int | None:

@@ -15,6 +15,7 @@ evaluated.
 
 from __future__ import annotations
 
+import ast
 import copy
 import keyword
 import math
@@ -75,11 +76,26 @@ class Parameter:
         return {"name": self.name, "type": self.type, "default": self.default, "help": self.help}
 
 
-def _type_of(inferred: object) -> str:
-    if not isinstance(inferred, str):
+def _type_of(inferred: object, default: str = "") -> str:
+    """The annotation's type, else the type of a literal default (read with
+    :func:`ast.literal_eval`, which evaluates nothing), else ``any``."""
+    if isinstance(inferred, str) and inferred not in ("", "None"):
+        base = inferred.split("[", 1)[0].strip().lower()
+        return _TYPE_NAMES.get(base, "any")
+    try:
+        value = ast.literal_eval(default)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return "any"
-    base = inferred.split("[", 1)[0].strip().lower()
-    return _TYPE_NAMES.get(base, "any")
+    if value is None:
+        return "none" if "none" in TYPES else "any"
+    for name, kind in (("bool", bool), ("int", int), ("float", float), ("str", str)):
+        if isinstance(value, kind):
+            return name
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return "any"
 
 
 def declared_parameters(source: bytes) -> list[Parameter]:
@@ -111,7 +127,7 @@ def declared_parameters(source: bytes) -> list[Parameter]:
     return [
         Parameter(
             name=str(item["name"]),
-            type=_type_of(item.get("inferred_type_name")),
+            type=_type_of(item.get("inferred_type_name"), str(item.get("default") or "")),
             default=str(item.get("default") or ""),
             help=str(item.get("help") or ""),
         )

@@ -124,6 +124,11 @@ class RunService:
     # -- lifecycle ------------------------------------------------------------------------
 
     @property
+    def started(self) -> bool:
+        """Whether :meth:`start` opened the database."""
+        return self._db is not None
+
+    @property
     def db(self) -> RunDB:
         """The database (after :meth:`start`)."""
         if self._db is None:
@@ -134,8 +139,13 @@ class RunService:
         """Open the database; start the runner (``execute``) and the scheduler loop
         (``fire``, default ``BookstoreRuns.fire_schedules``).  The engine starts with
         the first run."""
-        if self._db is not None:
-            return
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._db is None:
+                await self._start(execute=execute, fire=fire)
+
+    async def _start(self, *, execute: bool, fire: bool | None) -> None:
         self._db = await asyncio.to_thread(RunDB, self.settings.database_url)
         if execute:
             self.runner = Runner(

@@ -35,9 +35,16 @@ __all__ = [
 class _RunsBase(BookstoreAPIHandler):
     """The run service (403 when runs are off here)."""
 
+    _runs: RunService
+
+    async def prepare(self) -> None:
+        """Reach the started run service (403 when runs are off here)."""
+        await super().prepare()
+        self._runs = await self.services.run_service()
+
     @property
     def runs(self) -> RunService:
-        return self.services.run_service()
+        return self._runs
 
     async def require_execute(self, body: Any) -> None:
         """``execute`` on ``kernels`` (runs execute code), and ``read`` on ``contents``
