@@ -47,6 +47,7 @@ DECLARING = """\
 limit: int = 10  # how many rows
 ratio: float = 0.5
 name: str = "ada"
+untyped = -3  # a literal's type
 dry_run: bool = False
 columns: list[str] = [
     "a",  # first
@@ -72,6 +73,7 @@ def test_declared_parameters_name_type_default_and_help() -> None:
         "limit",
         "ratio",
         "name",
+        "untyped",
         "dry_run",
         "columns",
         "options",
@@ -83,6 +85,7 @@ def test_declared_parameters_name_type_default_and_help() -> None:
     assert found["limit"] == Parameter("limit", "int", "10", "how many rows")
     assert found["ratio"].type == "float"
     assert found["name"] == Parameter("name", "str", '"ada"', "")
+    assert found["untyped"] == Parameter("untyped", "int", "-3", "a literal's type")
     assert found["dry_run"].type == "bool"
     assert found["columns"].type == "list"
     assert found["columns"].default.replace(" ", "") == '["a","b",]'
@@ -97,6 +100,39 @@ def test_declared_parameters_name_type_default_and_help() -> None:
         "default": "10",
         "help": "how many rows",
     }
+
+
+@pytest.mark.parametrize(
+    ("default", "kind"),
+    [
+        ("10", "int"),
+        ("-1", "int"),
+        ("0.5", "float"),
+        ("1e3", "float"),
+        ("'x'", "str"),
+        ('"""multi"""', "str"),
+        ("True", "bool"),
+        ("None", "none"),
+        ("[1, 'a']", "list"),
+        ("{'a': 1}", "dict"),
+        ("(1, 2)", "any"),
+        ("{1, 2}", "any"),
+        ("1j", "any"),
+        ("os.getcwd()", "any"),
+        ("__import__('os').system('echo no')", "any"),
+        ("datetime.now()", "any"),
+        ("other", "any"),
+    ],
+)
+def test_an_unannotated_parameter_has_its_literal_default_type(default: str, kind: str) -> None:
+    (declared,) = declared_parameters(notebook(f"x = {default}"))
+    assert (declared.type, declared.default) == (kind, default)
+
+
+def test_an_annotation_wins_over_the_default() -> None:
+    (declared,) = declared_parameters(notebook("x: float = 1"))
+    assert declared.type == "float"
+    assert check_parameters([declared], {"x": 0.5}) == {"x": 0.5}
 
 
 def test_a_notebook_without_a_parameters_cell_declares_none() -> None:

@@ -6,6 +6,7 @@ servers sending runs to a separately started Dask scheduler with two workers."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -48,9 +49,8 @@ def start_servers(
     }
     options = {"workers": 1, "poll_interval": 0.1, "lease_seconds": 3, **runs}
     servers = []
-    for n in range(count):
-        home = tmp_path / f"server{n}"
-        home.mkdir()
+    for _ in range(count):
+        home = Path(tempfile.mkdtemp(prefix="server", dir=tmp_path))
         args = tuple(f"--BookstoreRuns.{name}={value}" for name, value in options.items())
         server = JupyterServer(home, settings, args)
         server.root = tmp_path / "root"  # one workspace folder for all

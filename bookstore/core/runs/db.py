@@ -275,6 +275,18 @@ class RunDB:
         with self._begin() as conn:
             return int(conn.execute(query).scalar_one())
 
+    def has_due_runs(self, now: float, owner: str | None = None) -> bool:
+        """Whether a queued run (of ``owner``) is due and unclaimed."""
+        query = sa.select(runs.c.id).where(
+            runs.c.state == RunState.QUEUED.value,
+            runs.c.lease_owner.is_(None),
+            runs.c.not_before <= now,
+        )
+        if owner is not None:
+            query = query.where(runs.c.owner == owner)
+        with self._begin() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def claim_runs(
         self,
         server_id: str,

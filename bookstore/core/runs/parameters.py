@@ -2,10 +2,11 @@
 
 A notebook declares its parameters in the cell tagged ``parameters`` (papermill's
 convention); :func:`declared_parameters` reads them with papermill's inspection, which
-parses that cell's source without a kernel.  :func:`check_parameters` validates the
-values a run or schedule passes: a JSON object of Python identifiers, JSON values only,
-each value of a declared parameter of the declared type.  papermill injects them as
-literals (a string stays a string, never code).
+parses that cell's source without a kernel; a parameter's type is its annotation, else
+the type of its default when that is a literal (``limit = 10`` is an ``int``).
+:func:`check_parameters` validates the values a run or schedule passes: a JSON object of
+Python identifiers, JSON values only, each value of a declared parameter of the declared
+type.  papermill injects them as literals (a string stays a string, never code).
 
 String values may hold the templates ``{{ fire_time }}``, ``{{ date }}``, ``{{ run_id }}``
 and ``{{ schedule }}``, filled in when a run starts (:func:`render_templates`), checked
@@ -42,7 +43,8 @@ __all__ = [
 TYPES = ("int", "float", "str", "bool", "list", "dict", "none", "any")
 
 #: papermill's ``inferred_type_name`` (an annotation or a ``# type:`` comment, lowercased,
-#: without its ``[...]``) -> :data:`TYPES`; anything else is ``any``.
+#: without its ``[...]``) -> :data:`TYPES`; anything else is ``any``.  An unannotated
+#: parameter has the type of its default when that is a literal.
 _TYPE_NAMES = {
     "int": "int",
     "float": "float",
@@ -64,7 +66,7 @@ class Parameter:
     """One parameter of a notebook's ``parameters`` cell."""
 
     name: str
-    #: One of :data:`TYPES` (``any`` when the cell gives no annotation papermill knows).
+    #: One of :data:`TYPES`: the annotation, else the literal default's type, else ``any``.
     type: str
     #: The default as written in the cell (source text, not evaluated).
     default: str

@@ -268,6 +268,13 @@ class Runner:
         capacity = self.options.max_concurrent - len(self.active)
         if capacity <= 0 or self._closing:
             return
+        if not self.engine.started:
+            # Start the cluster before claiming: a claim's lease must not run out while
+            # the cluster starts (another server would take the run for lost).
+            due = await asyncio.to_thread(self.db.has_due_runs, time.time(), self.options.owner)
+            if not due:
+                return
+            await self.engine.client()
         claimed = await asyncio.to_thread(
             self.db.claim_runs,
             self.options.server_id,
