@@ -195,8 +195,8 @@ def _limit(value: str) -> int:
 
 def config_overrides(extra: list[str]) -> Config:
     """The configuration given as ``--BookstoreSettings.<name>=<value>`` and
-    ``--BookstoreRuns.<name>=<value>`` options; :class:`CommandError` for any other
-    unknown option."""
+    ``--BookstoreRuns.<name>=<value>`` options (the last of a repeated one wins);
+    :class:`CommandError` for any other unknown option."""
     unknown = [arg for arg in extra if not _CONFIG_OPTION.match(arg)]
     if unknown:
         hint = ""
@@ -212,5 +212,9 @@ def config_overrides(extra: list[str]) -> Config:
                 f"{class_name} has no setting {name!r} (see the README's configuration reference)",
                 EXIT_USAGE,
             )
-    loader = KVArgParseConfigLoader(argv=extra, classes=list(_CONFIG_CLASSES.values()))
+    # A setting given twice: the last one wins (traitlets refuses repeated scalars).
+    last = {arg.partition("=")[0]: arg for arg in extra}
+    loader = KVArgParseConfigLoader(
+        argv=list(last.values()), classes=list(_CONFIG_CLASSES.values())
+    )
     return loader.load_config()

@@ -200,14 +200,18 @@ async def test_cancel_stops_a_running_run_and_keeps_its_partial_output(
     if "started" not in log["log"]:
         log = await _wait_for_log(fetch_json, run["id"], "started")
     asked = time.monotonic()
-    status, reply = await fetch_json(f"api/bookstore/runs/{run['id']}/cancel", method="POST", body="")
+    status, reply = await fetch_json(
+        f"api/bookstore/runs/{run['id']}/cancel", method="POST", body=""
+    )
     assert status == 202
     assert reply["cancel_requested"]
     run = await wait_for_run(fetch_json, run["id"])
     took = time.monotonic() - asked
     assert run["state"] == "CANCELLED", (run, took)
     assert run["output"]["version_id"], "the partial output is saved"
-    status, reply = await fetch_json(f"api/bookstore/runs/{run['id']}/cancel", method="POST", body="")
+    status, reply = await fetch_json(
+        f"api/bookstore/runs/{run['id']}/cancel", method="POST", body=""
+    )
     assert status == 409, reply
 
 
@@ -250,6 +254,7 @@ async def test_an_idempotency_key_answers_the_first_run(
         ({"path": "p.ipynb", "max_retries": 99}, "max_retries"),
         ({"path": "p.ipynb", "retry_on": ["sometimes"]}, "retry_on"),
         ({"path": "p.ipynb", "notify": [{"webhook": "ftp://x"}]}, "notify[0].webhook"),
+        ({"path": "p.ipynb", "notify": [{"email": "a@b.org"}]}, "smtp_host is not set"),
         ({"path": "p.ipynb", "execution_timeout": -1}, "execution_timeout"),
         ({"path": "p.ipynb", "output_path": "p.ipynb"}, "output_path"),
         ({"path": "p.ipynb", "kernel_name": "a b"}, "kernel_name"),
@@ -346,8 +351,8 @@ PATCH_CASES: dict[str, tuple[Any, Any]] = {
     "retry_on": (["error", "timeout"], lambda s, r: s["retry_on"] == ["error", "timeout"]),
     "retry_backoff": (5, lambda s, r: s["retry_backoff"] == 5),
     "notify": (
-        [{"email": "ada@example.org", "on": ["failed"]}],
-        lambda s, r: s["notify"] == [{"email": "ada@example.org", "on": ["failed"]}],
+        [{"webhook": "https://hooks.example.org/x", "on": ["failed"]}],
+        lambda s, r: s["notify"] == [{"webhook": "https://hooks.example.org/x", "on": ["failed"]}],
     ),
     "cron": ("30 7 * * *", lambda s, r: s["next_fire_times"][0]["local"][11:16] == "07:30"),
     "timezone": ("Asia/Tokyo", lambda s, r: s["next_fire_times"][0]["local"].endswith("+09:00")),
@@ -386,7 +391,9 @@ async def test_each_patched_field_takes_effect(
     assert changed["revision"] == schedule["revision"] + 1
     status, fresh = await fetch_json(f"api/bookstore/schedules/{schedule['id']}")
     assert status == 200
-    status, run = await fetch_json(f"api/bookstore/schedules/{schedule['id']}/run", method="POST", body="")
+    status, run = await fetch_json(
+        f"api/bookstore/schedules/{schedule['id']}/run", method="POST", body=""
+    )
     assert status == 202, run
     assert check(fresh, run), (field, fresh, run)
 

@@ -32,11 +32,15 @@ RUN_TIMEOUT = 120.0
 
 def notebook(body: str) -> bytes:
     nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     parameters = v4.new_code_cell('marker = ""')
     parameters.metadata["tags"] = ["parameters"]
     nb.cells = [parameters, v4.new_code_cell(body)]
-    return nbformat.writes(nb).encode()
+    return str(nbformat.writes(nb)).encode()
 
 
 def first_attempt_then(marker: Path, first: str) -> str:

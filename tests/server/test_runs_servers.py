@@ -24,7 +24,11 @@ RUN_TIMEOUT = 180.0
 
 def notebook(body: str) -> dict[str, Any]:
     nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     parameters = v4.new_code_cell("n = 0")
     parameters.metadata["tags"] = ["parameters"]
     nb.cells = [parameters, v4.new_code_cell(body)]
@@ -172,9 +176,9 @@ def test_two_servers_send_runs_to_a_separate_dask_cluster(
     first, second = make_servers(2, database_url=url, scheduler_address=dask_scheduler_address)
     save(first, "scale.ipynb", notebook("import socket, os\nprint(os.getpid())"))
     ids = [
-        server.request("POST", "api/bookstore/runs", {"path": "scale.ipynb", "parameters": {"n": n}})[
-            "id"
-        ]
+        server.request(
+            "POST", "api/bookstore/runs", {"path": "scale.ipynb", "parameters": {"n": n}}
+        )["id"]
         for n, server in enumerate([first, second, first, second])
     ]
     runs = [wait_for(first, run_id, final) for run_id in ids]

@@ -653,6 +653,15 @@ class RunDB:
             ).scalar_one()
         return float(value) if value is not None else None
 
+    def fires_of(self, schedule_id: str) -> list[dict[str, Any]]:
+        """The fired ticks of a schedule (``fire_time``, ``run_id``, ``claimed_by``,
+        ``claimed_at``), oldest first."""
+        with self._begin() as conn:
+            rows = conn.execute(
+                fires.select().where(fires.c.schedule_id == schedule_id).order_by(fires.c.fire_time)
+            )
+            return [_row(row) for row in rows]
+
     def count_fires(self, schedule_id: str) -> int:
         """How many ticks of a schedule were fired."""
         with self._begin() as conn:

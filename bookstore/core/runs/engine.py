@@ -11,7 +11,7 @@ retried per its policy).
 carries, reads the source version, runs it (:func:`.execute.execute_notebook`) and writes
 the output notebook as the next version of the output key, with the run's provenance in
 ``metadata.bookstore.run`` and as object metadata.  While it runs it publishes progress
-(cells, current cell, log, partial notebook) in a Dask ``Variable`` and watches a Dask
+(cells, current cell, log, partial notebook) in the Dask scheduler's metadata and watches a Dask
 ``Event`` for cancel; the supervising server reads the one and sets the other.
 """
 
@@ -82,8 +82,8 @@ class RunJob:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def _progress_name(run_id: str) -> str:
-    return f"bookstore-progress-{run_id}"
+def _progress_key(run_id: str) -> list[str]:
+    return ["bookstore-progress", run_id]
 
 
 def _cancel_name(run_id: str) -> str:
@@ -94,10 +94,9 @@ def run_job(job: RunJob) -> dict[str, Any]:
     """Execute ``job`` in this worker; the result the runner records (a dict of plain
     values: ``state``, ``error``, ``output_version_id``, ``cells_done``, ``cells_total``,
     ``log``, ``started_at``, ``finished_at``, ``host``)."""
-    from distributed import Event, Variable, get_client
+    from distributed import Event, get_client
 
     client = get_client()
-    progress_var = Variable(_progress_name(job.run_id), client=client)
     cancel_event = Event(_cancel_name(job.run_id), client=client)
     lock = threading.Lock()
 
@@ -112,7 +111,7 @@ def run_job(job: RunJob) -> dict[str, Any]:
             report["partial"] = json.dumps(progress.partial)
         with lock:
             try:
-                progress_var.set(report)
+                client.set_metadata(_progress_key(job.run_id), report)
             except Exception:  # the scheduler going away must not fail the run
                 logging.getLogger(__name__).debug("progress not published", exc_info=True)
 
@@ -286,13 +285,8 @@ class DaskEngine:
 
     async def progress(self, run_id: str) -> dict[str, Any] | None:
         """The latest progress a run's worker published, or None."""
-        from distributed import Variable
-
         client = await self.client()
-        try:
-            value = await Variable(_progress_name(run_id), client=client).get(timeout=0)
-        except (asyncio.TimeoutError, TimeoutError):
-            return None
+        value = await client.get_metadata(_progress_key(run_id), default=None)
         return value if isinstance(value, dict) else None
 
     async def cancel(self, run_id: str) -> None:
@@ -304,11 +298,11 @@ class DaskEngine:
 
     async def forget(self, run_id: str) -> None:
         """Drop a finished run's progress and cancel flag from the scheduler."""
-        from distributed import Event, Variable
+        from distributed import Event
 
         client = await self.client()
         try:
-            await Variable(_progress_name(run_id), client=client).delete()
+            await client.set_metadata(_progress_key(run_id), None)
             await Event(_cancel_name(run_id), client=client).clear()
         except Exception:  # best effort: the scheduler keeps little per run
             self.log.debug("bookstore: could not forget run %s", run_id, exc_info=True)

@@ -143,6 +143,7 @@ class _Active:
     progress_at: float = 0.0
     cancel_sent: bool = False
     slow_noted: bool = False
+    progress_seen: tuple[Any, ...] = ()
 
 
 class Runner:
@@ -169,17 +170,24 @@ class Runner:
         self._next_reconcile = 0.0
         self._finished = asyncio.Condition()
         self._session: Any = None
+        self._loop_ref: asyncio.AbstractEventLoop | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the loop (in the running event loop)."""
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._loop())
+            self._loop_ref = asyncio.get_running_loop()
+            self._task = self._loop_ref.create_task(self._loop())
 
     def wake(self) -> None:
         """Look at the queue now (a run was just submitted)."""
         self._wake.set()
+
+    def _wake_threadsafe(self) -> None:
+        loop = self._loop_ref
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def close(self) -> None:
         """Stop at once: this server's running runs become LOST (retried per policy)."""
@@ -241,8 +249,8 @@ class Runner:
         if self.active and now >= self._next_renew:
             self._next_renew = now + self.options.lease / 3
             await self._renew()
-        await self._dispatch()
         await self._supervise()
+        await self._dispatch()
         await self._notify()
 
     async def reconcile(self) -> None:
@@ -334,6 +342,8 @@ class Runner:
             )
             return
         self.active[run_id] = _Active(run, future, time.time())
+        # Collect the result as soon as it is there, not at the next poll.
+        future.add_done_callback(lambda _: self._wake_threadsafe())
         self._next_renew = min(self._next_renew, time.time() + self.options.lease / 3)
         await self._enqueue(run, "started")
 
@@ -361,16 +371,20 @@ class Runner:
                 await self.engine.cancel(run_id)
             if now - entry.progress_at >= PROGRESS_EVERY:
                 entry.progress_at = now
-                await self._record_progress(run_id)
+                await self._record_progress(run_id, entry)
             slow_after = entry.run.get("slow_after")
             if slow_after and not entry.slow_noted and now - entry.started > slow_after:
                 entry.slow_noted = True
                 await self._enqueue(entry.run, "too_slow")
 
-    async def _record_progress(self, run_id: str) -> None:
+    async def _record_progress(self, run_id: str, entry: _Active) -> None:
         report = await self.engine.progress(run_id)
         if not report:
             return
+        seen = (report.get("cells_done"), report.get("current_cell"), len(report.get("log") or ""))
+        if seen == entry.progress_seen:
+            return  # nothing new: no write
+        entry.progress_seen = seen
         fields: dict[str, Any] = {
             "cells_done": int(report.get("cells_done") or 0),
             "cells_total": int(report.get("cells_total") or 0),

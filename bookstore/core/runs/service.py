@@ -286,6 +286,7 @@ class RunService:
         """Queue a run of a stored version now; ``(run, created)`` — a request repeated
         with the same ``idempotency_key`` answers the first run, not a second one."""
         source, fields = parse_run_request(body)
+        _check_mail(self.settings, fields.get("notify"))
         if idempotency_key is not None:
             _check_idempotency_key(idempotency_key)
             existing = await asyncio.to_thread(
@@ -431,6 +432,7 @@ class RunService:
     async def create_schedule(self, actor: Actor, body: Any) -> dict[str, Any]:
         """Create a schedule of a stored notebook."""
         source, fields = parse_schedule_request(body)
+        _check_mail(self.settings, fields.get("notify"))
         key, notebook, _ = await self._read_source(actor, source)
         declared = await asyncio.to_thread(declared_parameters, notebook)
         parameters = check_parameters(declared, fields.get("parameters") or {})
@@ -488,6 +490,7 @@ class RunService:
         server, or the whole change is refused (400/409)."""
         current = await self._schedule_of(actor, schedule_id)
         changes = parse_schedule_patch(body, current)
+        _check_mail(self.settings, changes.get("notify"))
         revision = changes.pop("_revision", None)
         if "parameters" in changes or "version_id" in changes:
             source = SourceRef(
@@ -559,6 +562,18 @@ class RunService:
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 50:
             raise InvalidRequest("count: expected a whole number from 1 to 50.")
         return preview(parse_schedule(cron, zone), count)
+
+
+def _check_mail(settings: BookstoreRuns, notify: Any) -> None:
+    """Refuse (400) email targets on a server without a mail server."""
+    if settings.smtp_host or not notify:
+        return
+    for index, target in enumerate(notify):
+        if isinstance(target, dict) and "email" in target:
+            raise InvalidRequest(
+                f"notify[{index}].email: email notifications are off on this server "
+                "(BookstoreRuns.smtp_host is not set); use a webhook, or ask its operator."
+            )
 
 
 def _or(value: Any, default: float) -> float | None:

@@ -35,16 +35,9 @@ __all__ = [
 class _RunsBase(BookstoreAPIHandler):
     """The run service (403 when runs are off here)."""
 
-    _runs: RunService
-
-    async def prepare(self) -> None:
-        """Reach the started run service (403 when runs are off here)."""
-        await super().prepare()
-        self._runs = await self.services.run_service()
-
-    @property
-    def runs(self) -> RunService:
-        return self._runs
+    async def run_service(self) -> RunService:
+        """The started run service (403 when runs are off here)."""
+        return await self.services.run_service()
 
     async def require_execute(self, body: Any) -> None:
         """``execute`` on ``kernels`` (runs execute code), and ``read`` on ``contents``
@@ -70,7 +63,7 @@ class RunsHandler(_RunsBase):
             for state in value.split(",")
             if state
         ]
-        page = await self.runs.list_runs(
+        page = await (await self.run_service()).list_runs(
             self.actor,
             path=self.get_query_argument("path", None) or None,
             schedule_id=self.get_query_argument("schedule_id", None) or None,
@@ -89,7 +82,9 @@ class RunsHandler(_RunsBase):
         body = await self.json_body()
         await self.require_execute(body)
         key = self.request.headers.get("Idempotency-Key")
-        run, created = await self.runs.submit(self.actor, body, idempotency_key=key)
+        run, created = await (await self.run_service()).submit(
+            self.actor, body, idempotency_key=key
+        )
         self.set_header("Location", f"{self.base_url}api/bookstore/runs/{run['id']}")
         self.finish_json(run, status=202 if created else 200)
 
@@ -107,7 +102,7 @@ class RunParametersHandler(_RunsBase):
         }
         if query["path"] is not None:
             await self.require("read", "contents", "reading a workspace notebook's parameters")
-        self.finish_json(await self.runs.parameters(self.actor, query))
+        self.finish_json(await (await self.run_service()).parameters(self.actor, query))
 
 
 class RunHandler(_RunsBase):
@@ -117,7 +112,7 @@ class RunHandler(_RunsBase):
     @authorized
     async def get(self, run_id: str) -> None:
         """The run: state, progress, source, output, provenance, error."""
-        self.finish_json(await self.runs.get_run(self.actor, run_id))
+        self.finish_json(await (await self.run_service()).get_run(self.actor, run_id))
 
 
 class RunCancelHandler(_RunsBase):
@@ -127,7 +122,7 @@ class RunCancelHandler(_RunsBase):
     @authorized
     async def post(self, run_id: str) -> None:
         """Cancel the run (202: a running run stops within about a second)."""
-        self.finish_json(await self.runs.cancel(self.actor, run_id), status=202)
+        self.finish_json(await (await self.run_service()).cancel(self.actor, run_id), status=202)
 
 
 class RunLogHandler(_RunsBase):
@@ -142,7 +137,7 @@ class RunLogHandler(_RunsBase):
             offset = int(raw)
         except ValueError:
             raise InvalidRequest("offset: expected a whole number of characters.") from None
-        self.finish_json(await self.runs.run_log(self.actor, run_id, offset))
+        self.finish_json(await (await self.run_service()).run_log(self.actor, run_id, offset))
 
 
 class RunNotebookHandler(_RunsBase):
@@ -152,7 +147,7 @@ class RunNotebookHandler(_RunsBase):
     @authorized
     async def get(self, run_id: str) -> None:
         """The output notebook (partial while the run runs)."""
-        body = await self.runs.run_notebook(self.actor, run_id)
+        body = await (await self.run_service()).run_notebook(self.actor, run_id)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.finish(body)
 
@@ -164,7 +159,9 @@ class SchedulesHandler(_RunsBase):
     @authorized
     async def get(self) -> None:
         """Answer ``{"schedules"}``, each with its next fire times and last run."""
-        schedules = await self.runs.list_schedules(self.actor, everybody=self.everybody())
+        schedules = await (await self.run_service()).list_schedules(
+            self.actor, everybody=self.everybody()
+        )
         self.finish_json({"schedules": schedules})
 
     @web.authenticated
@@ -173,7 +170,7 @@ class SchedulesHandler(_RunsBase):
         """Create a schedule; 201 with it."""
         body = await self.json_body()
         await self.require_execute(body)
-        schedule = await self.runs.create_schedule(self.actor, body)
+        schedule = await (await self.run_service()).create_schedule(self.actor, body)
         self.set_header("Location", f"{self.base_url}api/bookstore/schedules/{schedule['id']}")
         self.finish_json(schedule, status=201)
 
@@ -190,7 +187,7 @@ class SchedulePreviewHandler(_RunsBase):
             count = int(raw_count)
         except ValueError:
             raise InvalidRequest("count: expected a whole number from 1 to 50.") from None
-        times = self.runs.preview(
+        times = (await self.run_service()).preview(
             self.get_query_argument("cron", ""), self.get_query_argument("timezone", "UTC"), count
         )
         self.finish_json({"next_fire_times": times})
@@ -203,7 +200,7 @@ class ScheduleHandler(_RunsBase):
     @authorized
     async def get(self, schedule_id: str) -> None:
         """The schedule."""
-        self.finish_json(await self.runs.get_schedule(self.actor, schedule_id))
+        self.finish_json(await (await self.run_service()).get_schedule(self.actor, schedule_id))
 
     @web.authenticated
     @authorized
@@ -211,13 +208,15 @@ class ScheduleHandler(_RunsBase):
         """Change fields of the schedule (each takes effect, or 400/409)."""
         body = await self.json_body()
         await self.require("execute", "kernels", "changing what a schedule runs")
-        self.finish_json(await self.runs.update_schedule(self.actor, schedule_id, body))
+        self.finish_json(
+            await (await self.run_service()).update_schedule(self.actor, schedule_id, body)
+        )
 
     @web.authenticated
     @authorized
     async def delete(self, schedule_id: str) -> None:
         """Delete the schedule (its runs stay)."""
-        await self.runs.delete_schedule(self.actor, schedule_id)
+        await (await self.run_service()).delete_schedule(self.actor, schedule_id)
         self.set_status(204)
         self.finish()
 
@@ -231,7 +230,12 @@ class ScheduleActionHandler(_RunsBase):
         """Pause, resume, or run now (202 with the run)."""
         if action == "run":
             await self.require("execute", "kernels", "running a notebook")
-            self.finish_json(await self.runs.run_schedule_now(self.actor, schedule_id), status=202)
+            self.finish_json(
+                await (await self.run_service()).run_schedule_now(self.actor, schedule_id),
+                status=202,
+            )
             return
         paused = action == "pause"
-        self.finish_json(await self.runs.set_paused(self.actor, schedule_id, paused))
+        self.finish_json(
+            await (await self.run_service()).set_paused(self.actor, schedule_id, paused)
+        )
