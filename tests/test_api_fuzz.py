@@ -106,7 +106,27 @@ phases.coverage.generation.mode = "positive"
 [[operations]]
 include-operation-id = "publishNotebookPost"
 phases.coverage.enabled = false
+""" + "".join(
+        f"""
+# {reason}
+[[operations]]
+include-operation-id = "{operation}"
+checks.positive_data_acceptance.enabled = false
 """
+        for operation, reason in ACCEPTANCE_EXCEPTIONS.items()
+    )
+
+
+#: Operations whose schema-valid requests may rightly answer 400: rules OpenAPI cannot
+#: state (one parameter or another, not both; an IANA time zone or a cron expression
+#: that exists; a parameter's type declared by the notebook itself).
+ACCEPTANCE_EXCEPTIONS = {
+    "getRunParameters": "either path or published_path, not both",
+    "submitRun": "parameter values of the types the notebook's parameters cell declares",
+    "createSchedule": "a cron expression and an IANA time zone that exist",
+    "updateSchedule": "a cron expression and an IANA time zone that exist",
+    "previewSchedule": "a cron expression and an IANA time zone that exist",
+}
 
 
 def seed(server: JupyterServer) -> None:
@@ -141,7 +161,12 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Jupy
         settings.update(request.getfixturevalue("seaweedfs").settings_dict())
     else:
         settings["local_store_dir"] = str(tmp_path / "store")
-    server = JupyterServer(tmp_path, settings)
+    # Runs on one embedded worker, no schedule firing (the fuzzer creates many), and a
+    # mail server named so email targets are taken (their sends fail, and are logged).
+    runs = {"workers": 1, "fire_schedules": False, "smtp_host": "127.0.0.1", "smtp_port": 9}
+    server = JupyterServer(
+        tmp_path, settings, tuple(f"--BookstoreRuns.{k}={v}" for k, v in runs.items())
+    )
     server.start()
     try:
         seed(server)
@@ -186,4 +211,4 @@ def test_the_served_spec_holds(fuzz_server: JupyterServer, tmp_path: Path) -> No
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
     summary = output[output.find("=== SUMMARY") :]
-    assert "Tested: 20" in summary, summary
+    assert "Tested: 34" in summary, summary

@@ -82,24 +82,23 @@ def test_postgres_urls_are_distinct_empty_databases(
         postgres.drop_database(other_name)
 
 
-#: Databases of ``postgres_url`` seen by the test before (one module, one xdist worker).
-_SEEN_DATABASES: list[str] = []
-
-
-def test_postgres_url_records_its_database(postgres_url: str) -> None:
+def test_postgres_url_names_a_fresh_database(postgres_url: str) -> None:
     import sqlalchemy as sa
 
     name = sa.make_url(postgres_url).database
     assert name is not None
     assert name.startswith("t_")
-    _SEEN_DATABASES.append(name)
 
 
-def test_postgres_url_database_is_dropped_afterwards(postgres: PostgresServer) -> None:
-    assert _SEEN_DATABASES, "test_postgres_url_records_its_database runs first"
+def test_a_dropped_database_is_gone_with_its_connections(postgres: PostgresServer) -> None:
+    """What ``postgres_url`` does at teardown: the database goes, even while connected."""
+    name = postgres.create_database()
+    held = postgres.connect(name)
+    postgres.drop_database(name)
+    held.close()
     with postgres.connect() as conn:
         left = {row[0] for row in conn.execute("SELECT datname FROM pg_database")}
-    assert not left & set(_SEEN_DATABASES)
+    assert name not in left
 
 
 def test_postgres_listens_on_127_0_0_1_only(postgres: PostgresServer) -> None:

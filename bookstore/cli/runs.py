@@ -372,15 +372,6 @@ async def _start_engine(service: RunService) -> None:
             signal.signal(signal.SIGINT, previous)
 
 
-class _QuietDask(logging.Filter):
-    """Drops the scheduler's error log of a progress read that found no progress yet
-    (the engine reads a Dask ``Variable`` with ``timeout=0``: each empty read is logged
-    as an exception with its traceback)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != "Exception while handling op variable_get"
-
-
 def _shown_url(url: str) -> str:
     """A database URL without its password."""
     try:
@@ -447,7 +438,11 @@ class _CellProgress:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                desc=f"run {self.run_id}", total=total, unit="cell", leave=False, file=sys.stderr
+                desc=f"run {self.run_id}",
+                total=total,
+                leave=False,
+                file=sys.stderr,
+                bar_format="{l_bar}{bar}| cell {n_fmt}/{total_fmt} [{elapsed}]",
             )
         if self.bar.total != total:
             self.bar.reset(total=total)
@@ -465,11 +460,17 @@ class RunCommand(Command):
 
     @contextlib.asynccontextmanager
     async def service(
-        self, *, execute: bool = False, fire: bool = False, everybody: bool = False
+        self,
+        *,
+        execute: bool = False,
+        fire: bool = False,
+        everybody: bool = False,
+        own_runs_only: bool = False,
     ) -> AsyncIterator[RunService]:
         """The started run service (closed at the end): its runner when ``execute``, its
         scheduler loop when ``fire``; ``everybody``: it executes and fires every user's
-        runs and schedules (``scheduler``), else only this user's."""
+        runs and schedules (``scheduler``), else only this user's; ``own_runs_only``: it
+        executes only the runs added to ``runner.options.only_runs``."""
         service_class = _service_class()
         bookstore = self.bookstore
         own = bookstore.areas
@@ -487,11 +488,11 @@ class RunCommand(Command):
             areas_for,
             claim_owner=None if everybody else own.username,
         )
-        quiet = _QuietDask()
-        logging.getLogger("distributed.core").addFilter(quiet)
         try:
             try:
-                await service.start(execute=execute, fire=fire)
+                await service.start(
+                    execute=execute, fire=fire, only_runs=set() if own_runs_only else None
+                )
             except (BookstoreError, asyncio.CancelledError):
                 raise
             except Exception as exc:
@@ -503,10 +504,7 @@ class RunCommand(Command):
                 ) from None
             yield service
         finally:
-            try:
-                await service.close()
-            finally:
-                logging.getLogger("distributed.core").removeFilter(quiet)
+            await service.close()
 
     def workspace_or_given(self, given: str, published: bool) -> str:
         """A published path as given; a workspace path from a local path."""
@@ -539,10 +537,16 @@ class RunCommand(Command):
         args = self.args
         body = {name: value for name, value in self._request().items() if value is not None}
         actor = self.bookstore.actor
-        async with self.service(execute=args.wait) as service:
+        async with self.service(execute=args.wait, own_runs_only=True) as service:
             if args.wait:
                 await _start_engine(service)
             run, _ = await service.submit(actor, body, idempotency_key=args.idempotency_key)
+            if service.runner is not None:
+                # This process executes its own run only (not the user's other queued runs).
+                own = service.runner.options.only_runs
+                if own is not None:
+                    own.add(run["id"])
+                    service.runner.wake()
             if not args.wait:
                 if self.as_json:
                     print_json(run, self.out)
@@ -835,6 +839,8 @@ class RunCommand(Command):
         with _logging_to_stderr():
             try:
                 async with self.service(execute=execute, fire=True, everybody=True) as service:
+                    if execute:  # now (a broken engine fails here), its workers deaf to ^C
+                        await _start_engine(service)
                     log.info(
                         "bookstore scheduler: runs database %s; firing every user's "
                         "schedules%s; stop with SIGINT or SIGTERM",

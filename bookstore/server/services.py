@@ -178,7 +178,7 @@ class BookstoreServices:
             "release": __version__,
             "features": {
                 **validate_bookstore(self.settings, status),
-                "runs_valid": self.runs is not None and self.runs.started,
+                "runs_valid": self.runs is not None,
             },
             "store": status.to_dict(),
             "archive": self.archive_status(),

@@ -171,9 +171,18 @@ def test_the_served_limits_always_fit_a_key(prefix: str) -> None:
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "TRACE")
 
+
+def _example_path(group: re.Match[str]) -> str:
+    """A path segment a route group takes: its first alternative, else ``a.ipynb``."""
+    inner = group.group(0)[1:-1]
+    if "|" in inner and re.fullmatch(r"[\w|-]+", inner):
+        return inner.split("|")[0]
+    return "a.ipynb"
+
+
 #: A request path for each route pattern (``(.+)``, ``([^/]+)`` filled in).
 ROUTE_PATHS = {
-    pattern: re.sub(r"\\(.)", r"\1", re.sub(r"\((?:[^()\\]|\\.)*\)", "a.ipynb", pattern))
+    pattern: re.sub(r"\\(.)", r"\1", re.sub(r"\((?:[^()\\]|\\.)*\)", _example_path, pattern))
     .removesuffix("/?")
     .lstrip("/")
     for pattern, _ in ROUTES

@@ -1,6 +1,7 @@
 """The permissions the OpenAPI document states (``x-jupyter-permissions`` on every
 operation) are complete and well formed, and the server keeps to them: an authorizer that
-refuses exactly one stated ``contents`` pair makes that operation answer 403 naming it."""
+refuses exactly one stated ``contents`` or ``kernels`` pair makes that operation answer 403
+naming it."""
 
 from __future__ import annotations
 
@@ -15,7 +16,18 @@ from tests.notebooks import make_notebook
 SPEC = load_spec()
 
 #: The authorizer action of each HTTP method (jupyter_server's ``@authorized``).
-ACTION_OF = {"get": "read", "put": "write", "post": "write", "delete": "write"}
+ACTION_OF = {
+    "get": "read",
+    "put": "write",
+    "post": "write",
+    "patch": "write",
+    "delete": "write",
+}
+#: The resources a stated pair may name besides ``bookstore``, each checked below.
+EXTRA_RESOURCES = ("contents", "kernels")
+#: A schedule id no schedule has: the routes that need ``kernels`` get past the check
+#: (and answer 404) when it is allowed.
+NO_SCHEDULE = "0123456789abcdef01234567"
 
 #: ``(method, path template, operation)`` of every operation of the document.
 OPERATIONS = [
@@ -42,14 +54,25 @@ REQUESTS: dict[str, tuple[str, str, dict[str, str], Any]] = {
         {"base": "latest", "remote": "current"},
         None,
     ),
+    "submitRun": ("POST", "api/bookstore/runs", {}, {"path": "a.ipynb"}),
+    "createSchedule": (
+        "POST",
+        "api/bookstore/schedules",
+        {},
+        {"path": "a.ipynb", "cron": "@daily"},
+    ),
+    "getRunParameters": ("GET", "api/bookstore/runs/parameters", {"path": "a.ipynb"}, None),
+    "updateSchedule": ("PATCH", f"api/bookstore/schedules/{NO_SCHEDULE}", {}, {"name": "x"}),
+    "scheduleAction": ("POST", f"api/bookstore/schedules/{NO_SCHEDULE}/run", {}, ""),
 }
 
-#: ``(operationId, action)`` for every ``contents`` pair the document states.
+#: ``(operationId, action, resource)`` for every ``contents`` and ``kernels`` pair the
+#: document states.
 CONTENTS_CASES = [
-    (operation["operationId"], entry["action"])
+    (operation["operationId"], entry["action"], entry["resource"])
     for _, _, operation in OPERATIONS
     for entry in operation["x-jupyter-permissions"]
-    if entry["resource"] == "contents"
+    if entry["resource"] in EXTRA_RESOURCES
 ]
 
 
@@ -94,8 +117,8 @@ def test_every_operation_states_its_permissions(
     assert permissions, f"{method.upper()} {path}"
     for entry in permissions:
         assert {"action", "resource"} <= set(entry) <= {"action", "resource", "when"}, entry
-        assert entry["action"] in {"read", "write"}, entry
-        assert entry["resource"] in {"bookstore", "contents"}, entry
+        assert entry["action"] in {"read", "write", "execute"}, entry
+        assert entry["resource"] in {"bookstore", *EXTRA_RESOURCES}, entry
         when = entry.get("when", "-")
         assert isinstance(when, str), entry
         assert when.strip(), entry
@@ -116,7 +139,7 @@ def test_the_description_explains_the_permissions() -> None:
 
 
 def test_every_contents_operation_has_a_request() -> None:
-    assert {operation for operation, _ in CONTENTS_CASES} == set(REQUESTS)
+    assert {operation for operation, _, _ in CONTENTS_CASES} == set(REQUESTS)
 
 
 async def send(fetch_json: Any, operation: str) -> tuple[int, Any]:
@@ -138,8 +161,8 @@ async def test_with_contents_allowed_the_request_gets_further(
 
 @pytest.mark.parametrize(
     ("operation", "denied"),
-    [(operation, (action, "contents")) for operation, action in CONTENTS_CASES],
-    ids=[f"{operation}-{action}-contents" for operation, action in CONTENTS_CASES],
+    [(operation, (action, resource)) for operation, action, resource in CONTENTS_CASES],
+    ids=[f"{operation}-{action}-{resource}" for operation, action, resource in CONTENTS_CASES],
 )
 async def test_refusing_a_stated_pair_is_a_403_naming_it(
     fetch_json: Any, operation: str, denied: tuple[str, str]
@@ -156,6 +179,15 @@ async def test_a_pair_with_when_is_needed_only_then(fetch_json: Any) -> None:
     body = {"type": "notebook", "content": make_notebook("when", cells=1)}
     status, reply = await fetch_json("api/bookstore/publish/b.ipynb", method="PUT", body=body)
     assert status == 200, reply
+
+
+@pytest.mark.parametrize("denied", [("execute", "kernels")])
+async def test_pausing_a_schedule_needs_no_kernels(fetch_json: Any) -> None:
+    """Only the schedule action ``run`` executes code."""
+    status, reply = await fetch_json(
+        f"api/bookstore/schedules/{NO_SCHEDULE}/pause", method="POST", body=""
+    )
+    assert status == 404, reply
 
 
 async def test_the_audit_trail_is_what_the_document_says(

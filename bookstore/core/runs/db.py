@@ -275,8 +275,10 @@ class RunDB:
         with self._begin() as conn:
             return int(conn.execute(query).scalar_one())
 
-    def has_due_runs(self, now: float, owner: str | None = None) -> bool:
-        """Whether a queued run (of ``owner``) is due and unclaimed."""
+    def has_due_runs(
+        self, now: float, owner: str | None = None, ids: set[str] | None = None
+    ) -> bool:
+        """Whether a queued run (of ``owner``, among ``ids``) is due and unclaimed."""
         query = sa.select(runs.c.id).where(
             runs.c.state == RunState.QUEUED.value,
             runs.c.lease_owner.is_(None),
@@ -284,6 +286,8 @@ class RunDB:
         )
         if owner is not None:
             query = query.where(runs.c.owner == owner)
+        if ids is not None:
+            query = query.where(runs.c.id.in_(sorted(ids)))
         with self._begin() as conn:
             return conn.execute(query.limit(1)).first() is not None
 
@@ -295,8 +299,9 @@ class RunDB:
         lease: float,
         limit: int,
         owner: str | None = None,
+        ids: set[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Take up to ``limit`` due queued runs (of ``owner`` when given) for
+        """Take up to ``limit`` due queued runs (of ``owner``, among ``ids``, when given) for
         ``server_id``: each becomes RUNNING with a lease, by a conditional update only
         one server can win.  A run of a schedule with ``overlap=queue`` waits while
         another run of it is running."""
@@ -314,6 +319,8 @@ class RunDB:
         )
         if owner is not None:
             query = query.where(runs.c.owner == owner)
+        if ids is not None:
+            query = query.where(runs.c.id.in_(sorted(ids)))
         with self._begin() as conn:
             candidates = conn.execute(query).all()
         claimed: list[dict[str, Any]] = []

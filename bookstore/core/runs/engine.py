@@ -269,6 +269,8 @@ class DaskEngine:
                 memory_limit=settings.worker_memory,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # Its dashboard on a free local port, not 8787 (which may be taken: a warning).
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 asynchronous=True,
             )
             self.log.info(

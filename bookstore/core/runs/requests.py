@@ -103,7 +103,9 @@ def _number(
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidRequest(f"{name}: expected a number, got {type(value).__name__}.")
     if integer and not isinstance(value, int):
-        raise InvalidRequest(f"{name}: expected a whole number, got {value!r}.")
+        if not (math.isfinite(value) and value.is_integer()):
+            raise InvalidRequest(f"{name}: expected a whole number, got {value!r}.")
+        value = int(value)  # JSON does not tell 2 from 2.0
     if not math.isfinite(value) or not low <= value <= high:
         raise InvalidRequest(f"{name}: must be from {low:g} to {high:g}, not {value!r}.")
     return value
@@ -284,6 +286,8 @@ def parse_schedule_patch(body: Any, current: Mapping[str, Any]) -> dict[str, Any
         changes.get("missed", current["missed"]), changes.get("max_catchup", current["max_catchup"])
     )
     revision = body.get("revision")
+    if isinstance(revision, float) and revision.is_integer():
+        revision = int(revision)
     if revision is not None:
         if isinstance(revision, bool) or not isinstance(revision, int):
             raise InvalidRequest("revision: expected the whole number the schedule was read with.")

@@ -128,6 +128,8 @@ class RunnerOptions:
     max_concurrent: int = 4
     #: Claim only this user's runs (a single-user server); None: everybody's.
     owner: str | None = None
+    #: Claim only these runs (``jupyter bookstore run --wait``: its own); None: any.
+    only_runs: set[str] | None = None
     mail: MailSettings = field(default_factory=MailSettings)
     #: The link to a run in notifications.
     run_url: Callable[[str], str | None] | None = None
@@ -279,7 +281,9 @@ class Runner:
         if not self.engine.started:
             # Start the cluster before claiming: a claim's lease must not run out while
             # the cluster starts (another server would take the run for lost).
-            due = await asyncio.to_thread(self.db.has_due_runs, time.time(), self.options.owner)
+            due = await asyncio.to_thread(
+                self.db.has_due_runs, time.time(), self.options.owner, self.options.only_runs
+            )
             if not due:
                 return
             await self.engine.client()
@@ -290,6 +294,7 @@ class Runner:
             lease=self.options.lease,
             limit=capacity,
             owner=self.options.owner,
+            ids=self.options.only_runs,
         )
         for run in claimed:
             await self._start(run)

@@ -135,17 +135,24 @@ class RunService:
             raise NotAllowed("Runs are not started on this server yet.")
         return self._db
 
-    async def start(self, *, execute: bool = True, fire: bool | None = None) -> None:
-        """Open the database; start the runner (``execute``) and the scheduler loop
-        (``fire``, default ``BookstoreRuns.fire_schedules``).  The engine starts with
-        the first run."""
+    async def start(
+        self,
+        *,
+        execute: bool = True,
+        fire: bool | None = None,
+        only_runs: set[str] | None = None,
+    ) -> None:
+        """Open the database; start the runner (``execute``; only the runs in
+        ``only_runs`` when given, a set the caller may add to) and the scheduler loop
+        (``fire``, default ``BookstoreRuns.fire_schedules``).  The engine starts with the
+        first run."""
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
             if self._db is None:
-                await self._start(execute=execute, fire=fire)
+                await self._start(execute=execute, fire=fire, only_runs=only_runs)
 
-    async def _start(self, *, execute: bool, fire: bool | None) -> None:
+    async def _start(self, *, execute: bool, fire: bool | None, only_runs: set[str] | None) -> None:
         self._db = await asyncio.to_thread(RunDB, self.settings.database_url)
         if execute:
             self.runner = Runner(
@@ -159,6 +166,7 @@ class RunService:
                     poll_interval=self.settings.poll_interval,
                     max_concurrent=self.settings.max_concurrent_runs,
                     owner=self.claim_owner,
+                    only_runs=only_runs,
                     mail=self.mail_settings(),
                     run_url=self.run_url,
                     run_env=lambda run: {"BOOKSTORE_AS_USER": run["owner"]},
@@ -436,6 +444,8 @@ class RunService:
         key, notebook, _ = await self._read_source(actor, source)
         declared = await asyncio.to_thread(declared_parameters, notebook)
         parameters = check_parameters(declared, fields.get("parameters") or {})
+        policy = fields.get("version_policy") or ("pinned" if source.version_id else "latest")
+        pinned_version = source.version_id if policy == "pinned" else None
         name = fields.get("name") or posixpath.splitext(posixpath.basename(source.path))[0]
         output_path, output_key = self._output(
             actor, _folder_name(name), source, fields.get("output_path")
@@ -446,8 +456,8 @@ class RunService:
             "source_area": source.area,
             "source_path": source.path,
             "source_key": key,
-            "version_policy": "pinned" if source.version_id else "latest",
-            "version_id": source.version_id,
+            "version_policy": policy,
+            "version_id": pinned_version,
             "parameters": parameters,
             "kernel_name": fields.get("kernel_name") or self.settings.default_kernel,
             "cron": fields["cron"],
@@ -489,6 +499,7 @@ class RunService:
         """Change a schedule; every field given takes effect at the next tick of every
         server, or the whole change is refused (400/409)."""
         current = await self._schedule_of(actor, schedule_id)
+        owner = Actor(username=current["owner"])  # an admin edits it as its owner's
         changes = parse_schedule_patch(body, current)
         _check_mail(self.settings, changes.get("notify"))
         revision = changes.pop("_revision", None)
@@ -498,7 +509,7 @@ class RunService:
                 current["source_path"],
                 changes.get("version_id", current["version_id"]),
             )
-            _, notebook, _ = await self._read_source(actor, source)
+            _, notebook, _ = await self._read_source(owner, source)
             declared = await asyncio.to_thread(declared_parameters, notebook)
             changes["parameters"] = check_parameters(
                 declared, changes.get("parameters", current["parameters"])
@@ -508,7 +519,7 @@ class RunService:
         if "output_path" in changes:
             source = SourceRef(current["source_area"], current["source_path"], None)
             changes["output_path"], changes["output_key"] = self._output(
-                actor, "", source, changes["output_path"]
+                owner, "", source, changes["output_path"]
             )
         now = time.time()
         timing_changed = any(
@@ -517,9 +528,6 @@ class RunService:
         resumed = changes.get("paused") is False and current["paused"]
         if timing_changed or resumed:
             changes["timing_since"] = now
-        for name in ("execution_timeout", "wall_timeout", "slow_after"):
-            if name in changes and changes[name] is None:
-                changes[name] = None
         if "kernel_name" in changes and changes["kernel_name"] is None:
             changes["kernel_name"] = self.settings.default_kernel
         updated = await asyncio.to_thread(

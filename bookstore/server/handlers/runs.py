@@ -148,8 +148,7 @@ class RunNotebookHandler(_RunsBase):
     async def get(self, run_id: str) -> None:
         """The output notebook (partial while the run runs)."""
         body = await (await self.run_service()).run_notebook(self.actor, run_id)
-        self.set_header("Content-Type", "application/x-ipynb+json")
-        self.finish(body)
+        self.finish(body, set_content_type="application/x-ipynb+json")
 
 
 class SchedulesHandler(_RunsBase):
