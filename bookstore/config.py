@@ -403,6 +403,13 @@ class BookstoreRuns(LoggingConfigurable):
         (cancel takes effect within about this plus the kernel's interrupt).""",
     ).tag(config=True)
 
+    execute_runs = Bool(
+        True,
+        help="""Execute queued runs on this server (its own user's; everybody's for
+        ``jupyter bookstore scheduler``). False: this server only queues runs and fires
+        schedules; another server or ``jupyter bookstore scheduler`` executes them.""",
+    ).tag(config=True)
+
     fire_schedules = Bool(
         True,
         help="""Fire schedules on this server. Any number of servers may fire (each tick

@@ -161,9 +161,15 @@ def fuzz_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Jupy
         settings.update(request.getfixturevalue("seaweedfs").settings_dict())
     else:
         settings["local_store_dir"] = str(tmp_path / "store")
-    # Runs on one embedded worker, no schedule firing (the fuzzer creates many), and a
-    # mail server named so email targets are taken (their sends fail, and are logged).
-    runs = {"workers": 1, "fire_schedules": False, "smtp_host": "127.0.0.1", "smtp_port": 9}
+    # Runs are queued, not executed (tests/api/test_runs_api.py executes them), no schedule
+    # fires (the fuzzer creates many), and a mail server is named so email targets are
+    # taken (their sends would fail, logged).
+    runs = {
+        "execute_runs": False,
+        "fire_schedules": False,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 9,
+    }
     server = JupyterServer(
         tmp_path, settings, tuple(f"--BookstoreRuns.{k}={v}" for k, v in runs.items())
     )

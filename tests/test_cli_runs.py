@@ -46,8 +46,9 @@ SCHEDULE_FIELDS = {
 RUN_FIELDS = {
     "id", "state", "owner", "schedule_id", "trigger", "fire_time", "reason", "source",
     "parameters", "kernel_name", "execution_timeout", "wall_timeout", "output", "progress",
-    "attempt", "max_retries", "retry_of", "error", "cancel_requested", "engine",
-    "created_at", "not_before", "started_at", "finished_at", "duration_s",
+    "slow_after", "attempt", "max_retries", "retry_on", "retry_backoff", "notify",
+    "retry_of", "error", "cancel_requested", "engine", "created_at", "not_before",
+    "started_at", "finished_at", "duration_s",
 }  # fmt: skip
 
 

@@ -115,8 +115,9 @@ def test_postgres_listens_on_127_0_0_1_only(postgres: PostgresServer) -> None:
 def test_postgres_runs_unprivileged(postgres: PostgresServer) -> None:
     with postgres.connect() as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    status = Path(f"/proc/{row[0]}/status").read_text()
+        assert row is not None
+        # Read while connected: the backend process ends with its connection.
+        status = Path(f"/proc/{row[0]}/status").read_text()
     uid = int(next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1])
     assert uid != 0
 

@@ -26,6 +26,7 @@ STATUSES = {
     "UnsupportedContent": 415,
     "InvalidNotebook": 422,
     "NotAllowed": 403,
+    "Conflict": 409,
     "StoreError": 500,
     "ObjectNotFound": 404,
     "VersionNotFound": 404,

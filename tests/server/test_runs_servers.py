@@ -17,7 +17,7 @@ from nbformat import v4
 
 from tests.jupyter_process import JupyterServer
 
-pytestmark = [pytest.mark.s3, pytest.mark.xdist_group("runs_servers")]
+pytestmark = pytest.mark.s3
 
 RUN_TIMEOUT = 180.0
 
@@ -136,8 +136,9 @@ def test_two_servers_execute_each_run_once_and_cancel_from_the_other(
 
 
 def test_a_sigkilled_server_loses_its_run_which_is_retried_and_nothing_stays_running(
-    make_servers: Any, database_url: str, tmp_path: Path
+    make_servers: Any, postgres_url: str, tmp_path: Path
 ) -> None:
+    database_url = postgres_url
     (first,) = make_servers(1, database_url=database_url)
     marker = tmp_path / "attempted"
     body = (

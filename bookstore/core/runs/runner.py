@@ -301,6 +301,9 @@ class Runner:
 
     async def _start(self, run: dict[str, Any]) -> None:
         run_id = run["id"]
+        if run.get("schedule_id"):
+            schedule = await asyncio.to_thread(self.db.get_schedule, run["schedule_id"])
+            run = {**run, "schedule_name": schedule["name"] if schedule else None}
         try:
             version_id = await self._resolve_version(run)
         except ObjectNotFound as exc:
@@ -511,7 +514,8 @@ class Runner:
 
 
 def _rendered_parameters(run: dict[str, Any]) -> dict[str, Any]:
-    """The run's parameters with ``{{ fire_time }}`` & co. filled in."""
+    """The run's parameters with ``{{ fire_time }}`` (UTC), ``{{ date }}`` (its UTC day),
+    ``{{ run_id }}`` and ``{{ schedule }}`` (the schedule's name) filled in."""
     from ...timestamps import format_epoch
 
     moment = run.get("fire_time") or run["created_at"]
@@ -520,7 +524,7 @@ def _rendered_parameters(run: dict[str, Any]) -> dict[str, Any]:
         "fire_time": fire_time,
         "date": fire_time[:10],
         "run_id": run["id"],
-        "schedule": run.get("schedule_id") or "",
+        "schedule": run.get("schedule_name") or run.get("schedule_id") or "",
     }
     return render_templates(run["parameters"], context)
 
@@ -532,6 +536,7 @@ def _provenance(run: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": run["id"],
         "schedule_id": run.get("schedule_id"),
+        "schedule_name": run.get("schedule_name"),
         "trigger": run["trigger"],
         "fire_time": format_epoch(run["fire_time"]) if run.get("fire_time") else None,
         "user": run["owner"],

@@ -138,23 +138,25 @@ class RunService:
     async def start(
         self,
         *,
-        execute: bool = True,
+        execute: bool | None = None,
         fire: bool | None = None,
         only_runs: set[str] | None = None,
     ) -> None:
-        """Open the database; start the runner (``execute``; only the runs in
-        ``only_runs`` when given, a set the caller may add to) and the scheduler loop
-        (``fire``, default ``BookstoreRuns.fire_schedules``).  The engine starts with the
-        first run."""
+        """Open the database; start the runner (``execute``, default
+        ``BookstoreRuns.execute_runs``; only the runs in ``only_runs`` when given, a set
+        the caller may add to) and the scheduler loop (``fire``, default
+        ``BookstoreRuns.fire_schedules``).  The engine starts with the first run."""
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
             if self._db is None:
                 await self._start(execute=execute, fire=fire, only_runs=only_runs)
 
-    async def _start(self, *, execute: bool, fire: bool | None, only_runs: set[str] | None) -> None:
+    async def _start(
+        self, *, execute: bool | None, fire: bool | None, only_runs: set[str] | None
+    ) -> None:
         self._db = await asyncio.to_thread(RunDB, self.settings.database_url)
-        if execute:
+        if self.settings.execute_runs if execute is None else execute:
             self.runner = Runner(
                 self._db,
                 self.engine,
