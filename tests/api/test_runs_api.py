@@ -17,6 +17,7 @@ from nbformat import v4
 from traitlets.config import Config
 
 from bookstore.core.runs.requests import PATCHABLE
+from tests.core.runs_rows import in_last_cell
 from tests.server_fixtures import both_backends
 
 #: Seconds a run of a small notebook may take here (a kernel start and the cluster's).
@@ -64,16 +65,6 @@ async def save(fetch_json: Any, app: Any, path: str, notebook: dict[str, Any]) -
     )
     assert status in (200, 201), reply
     assert await app.archiver.flush(path, 30)
-
-
-def in_last_cell(run: dict[str, Any]) -> bool:
-    """The run is executing its last cell (a long one)."""
-    progress = run["progress"]
-    return bool(
-        progress["current_cell"] is not None
-        and progress["cells_total"]
-        and progress["cells_done"] >= progress["cells_total"] - 1
-    )
 
 
 async def wait_for_run(

@@ -45,3 +45,21 @@ def areas(
         return store
 
     return StoreAreas(settings, open_store)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def runs_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A runs database: a SQLite file, then a fresh database of the real PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.sqlite'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def db(runs_db_url: str) -> Iterator[Any]:
+    """An open :class:`~bookstore.core.runs.db.RunDB` on ``runs_db_url``."""
+    from bookstore.core.runs.db import RunDB
+
+    handle = RunDB(runs_db_url)
+    yield handle
+    handle.close()

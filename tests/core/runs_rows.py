@@ -65,3 +65,13 @@ def states_of(db: RunDB, schedule_id: str) -> dict[str, int]:
     for run in db.list_runs(schedule_id=schedule_id, limit=10_000):
         counts[run["state"]] = counts.get(run["state"], 0) + 1
     return counts
+
+
+def in_last_cell(run: dict[str, Any]) -> bool:
+    """The run is executing its last cell (a long one)."""
+    progress = run["progress"]
+    return bool(
+        progress["current_cell"] is not None
+        and progress["cells_total"]
+        and progress["cells_done"] >= progress["cells_total"] - 1
+    )

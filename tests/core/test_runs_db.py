@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,20 +11,6 @@ from bookstore.core.runs.db import RunDB, new_id
 from bookstore.core.runs.states import RunState
 from bookstore.errors import Conflict, ObjectNotFound
 from tests.core.runs_rows import run_row, schedule_row
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'runs.sqlite'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[RunDB]:
-    handle = RunDB(db_url)
-    yield handle
-    handle.close()
 
 
 def test_ids_sort_by_creation() -> None:
@@ -56,14 +40,14 @@ def test_an_idempotency_key_makes_one_run_per_owner(db: RunDB) -> None:
     assert db.count_runs(owner="ada") == 1
 
 
-def test_two_servers_claim_each_queued_run_once(db_url: str) -> None:
-    setup = RunDB(db_url)
+def test_two_servers_claim_each_queued_run_once(runs_db_url: str) -> None:
+    setup = RunDB(runs_db_url)
     ids = {setup.create_run(run_row())[0]["id"] for _ in range(20)}
     claimed: dict[str, list[str]] = {"s1": [], "s2": [], "s3": []}
     barrier = threading.Barrier(3)
 
     def claim(server: str) -> None:
-        handle = RunDB(db_url)
+        handle = RunDB(runs_db_url)
         barrier.wait()
         while True:
             got = handle.claim_runs(server, now=time.time(), lease=30, limit=2)
@@ -162,8 +146,8 @@ def test_a_stale_schedule_revision_is_refused(db: RunDB) -> None:
         db.delete_schedule(schedule["id"])
 
 
-def test_a_tick_is_claimed_once(db_url: str) -> None:
-    first, second = RunDB(db_url), RunDB(db_url)
+def test_a_tick_is_claimed_once(runs_db_url: str) -> None:
+    first, second = RunDB(runs_db_url), RunDB(runs_db_url)
     schedule = first.create_schedule(schedule_row())
     moment = 1_800_000_000.0
     won = first.claim_tick(schedule["id"], moment, "s1", run_row(schedule_id=schedule["id"]))

@@ -24,7 +24,7 @@ from bookstore.core.areas import StoreAreas
 from bookstore.core.runs.db import RunDB
 from bookstore.core.runs.service import RunService
 from bookstore.stores.base import ObjectStore
-from tests.core.runs_rows import run_row
+from tests.core.runs_rows import in_last_cell, run_row
 
 ADA = Actor(username="ada")
 RUN_TIMEOUT = 120.0
@@ -102,16 +102,6 @@ async def wait_until(
             return run
         assert time.monotonic() < deadline, run
         await asyncio.sleep(0.05)
-
-
-def in_last_cell(run: dict[str, Any]) -> bool:
-    """The run is executing its last cell (a long one)."""
-    progress = run["progress"]
-    return bool(
-        progress["current_cell"] is not None
-        and progress["cells_total"]
-        and progress["cells_done"] >= progress["cells_total"] - 1
-    )
 
 
 def final(run: dict[str, Any]) -> bool:

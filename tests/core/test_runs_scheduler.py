@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,20 +16,6 @@ from bookstore.core.runs.states import RunState
 from tests.core.runs_rows import schedule_row, states_of
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'runs.sqlite'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-def db(db_url: str) -> Iterator[RunDB]:
-    handle = RunDB(db_url)
-    yield handle
-    handle.close()
 
 
 def minute(n: int, seconds: float = 1.0) -> datetime:
@@ -54,7 +38,7 @@ def _server(
 
 @pytest.mark.parametrize("servers", [2, 4])
 def test_server_processes_fire_each_tick_once_and_see_edits(
-    db: RunDB, db_url: str, servers: int
+    db: RunDB, runs_db_url: str, servers: int
 ) -> None:
     """``servers`` processes pass over the schedules at the same simulated minutes; an
     edit made between two minutes is in the runs of every later minute."""
@@ -66,7 +50,7 @@ def test_server_processes_fire_each_tick_once_and_see_edits(
     start, end = context.Barrier(servers + 1), context.Barrier(servers + 1)
     results = context.Queue()
     processes = [
-        context.Process(target=_server, args=(db_url, f"s{i}", rounds, start, end, results))
+        context.Process(target=_server, args=(runs_db_url, f"s{i}", rounds, start, end, results))
         for i in range(servers)
     ]
     for process in processes:

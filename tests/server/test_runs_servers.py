@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from nbformat import v4
 
+from tests.core.runs_rows import in_last_cell
 from tests.jupyter_process import JupyterServer
 
 pytestmark = pytest.mark.s3
@@ -94,16 +95,6 @@ def wait_for(
             return run
         assert time.monotonic() < deadline, run
         time.sleep(0.1)
-
-
-def in_last_cell(run: dict[str, Any]) -> bool:
-    """The run is executing its last cell (a long one)."""
-    progress = run["progress"]
-    return bool(
-        progress["current_cell"] is not None
-        and progress["cells_total"]
-        and progress["cells_done"] >= progress["cells_total"] - 1
-    )
 
 
 def final(run: dict[str, Any]) -> bool:

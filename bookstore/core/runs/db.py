@@ -160,6 +160,23 @@ def new_id() -> str:
     return f"{int(time.time() * 1000):012x}{secrets.token_hex(6)}"
 
 
+def _new_run_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The columns of a new run: ``row`` over the defaults (an id made when it has none)."""
+    now = time.time()
+    values = {
+        "created_at": now,
+        "updated_at": now,
+        "not_before": now,
+        "log": "",
+        "cells_done": 0,
+        "cells_total": 0,
+        "cancel_requested": False,
+        **row,
+    }
+    values.setdefault("id", new_id())
+    return values
+
+
 def _row(row: Any) -> dict[str, Any]:
     return dict(row._mapping)
 
@@ -186,18 +203,7 @@ class RunDB:
     def create_run(self, row: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
         """Insert a run; ``(run, True)``, or ``(existing, False)`` when its owner already
         made a run with the same idempotency key."""
-        now = time.time()
-        values = {
-            "created_at": now,
-            "updated_at": now,
-            "not_before": now,
-            "log": "",
-            "cells_done": 0,
-            "cells_total": 0,
-            "cancel_requested": False,
-            **row,
-        }
-        values.setdefault("id", new_id())
+        values = _new_run_values(row)
         try:
             with self._begin() as conn:
                 conn.execute(runs.insert().values(**values))
@@ -221,15 +227,18 @@ class RunDB:
             ).first()
         return _row(row) if row is not None else None
 
+    def _one(self, table: sa.Table, row_id: str) -> dict[str, Any] | None:
+        with self._begin() as conn:
+            row = conn.execute(table.select().where(table.c.id == row_id)).first()
+        return _row(row) if row is not None else None
+
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         """One run, or None."""
-        with self._begin() as conn:
-            row = conn.execute(runs.select().where(runs.c.id == run_id)).first()
-        return _row(row) if row is not None else None
+        return self._one(runs, run_id)
 
     def require_run(self, run_id: str) -> dict[str, Any]:
         """One run; 404 when there is none."""
-        run = self.get_run(run_id)
+        run = self._one(runs, run_id)
         if run is None:
             raise ObjectNotFound(f"There is no run {run_id!r}.")
         return run
@@ -561,13 +570,11 @@ class RunDB:
 
     def get_schedule(self, schedule_id: str) -> dict[str, Any] | None:
         """One schedule, or None."""
-        with self._begin() as conn:
-            row = conn.execute(schedules.select().where(schedules.c.id == schedule_id)).first()
-        return _row(row) if row is not None else None
+        return self._one(schedules, schedule_id)
 
     def require_schedule(self, schedule_id: str) -> dict[str, Any]:
         """One schedule; 404 when there is none."""
-        schedule = self.get_schedule(schedule_id)
+        schedule = self._one(schedules, schedule_id)
         if schedule is None:
             raise ObjectNotFound(f"There is no schedule {schedule_id!r}.")
         return schedule
@@ -624,18 +631,7 @@ class RunDB:
         """Record tick ``fire_time`` of a schedule as fired by ``server_id`` together with
         its run (queued, or SKIPPED with a reason), in one transaction; None when another
         server claimed the tick first."""
-        now = time.time()
-        values = {
-            "created_at": now,
-            "updated_at": now,
-            "not_before": now,
-            "log": "",
-            "cells_done": 0,
-            "cells_total": 0,
-            "cancel_requested": False,
-            **run,
-        }
-        values.setdefault("id", new_id())
+        values = _new_run_values(run)
         try:
             with self._begin() as conn:
                 conn.execute(
@@ -644,7 +640,7 @@ class RunDB:
                         fire_time=fire_time,
                         run_id=values["id"],
                         claimed_by=server_id,
-                        claimed_at=now,
+                        claimed_at=time.time(),
                     )
                 )
                 conn.execute(runs.insert().values(**values))
