@@ -10,6 +10,8 @@ and an embedded Dask ``LocalCluster``:
 * ``50 queued runs on 2 workers``: the time until all 50 are COMPLETED, against 50 raw
   ``client.submit`` of the same papermill call on a ``LocalCluster`` of 2 workers (the
   throughput ratio; goal at least 0.9).
+* ``cancel -> CANCELLED``: a run in ``time.sleep`` cancelled through another handle on
+  the database (as from another server), 5 times (goal: within 1 s).
 * ``tick -> claimed``: with per-minute schedules fired by the service's scheduler loop,
   the delay from each tick's time to its run being claimed (p99; goal under 1 s). It waits
   for ``--ticks`` minute boundaries (default 2).
@@ -196,6 +198,53 @@ async def ticks(
     return claims, starts
 
 
+def sleeping_notebook() -> bytes:
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    parameters = v4.new_code_cell("x = 1")
+    parameters.metadata["tags"] = ["parameters"]
+    nb.cells = [parameters, v4.new_code_cell("import time\ntime.sleep(600)")]
+    return str(nbformat.writes(nb)).encode()
+
+
+async def cancels(
+    settings: BookstoreSettings, store: ObjectStore, tmp: Path, rounds: int
+) -> list[float]:
+    """Cancel through another handle on the database (as from another server): the time
+    from the request to CANCELLED, with a cell in ``time.sleep`` (ms)."""
+    url = f"sqlite:///{tmp / 'cancel.sqlite'}"
+    running = make_service(settings, store, url, workers=1)
+    other = make_service(settings, store, url)
+    await running.start(fire=False)
+    await other.start(execute=False, fire=False)
+    took: list[float] = []
+    try:
+        for _ in range(rounds):
+            run, _ = await running.submit(USER, {"path": "sleep.ipynb"})
+            while True:
+                progress = (await running.get_run(USER, run["id"]))["progress"]
+                total = progress["cells_total"]
+                in_cell = progress["current_cell"] is not None
+                if in_cell and total and progress["cells_done"] >= total - 1:
+                    break  # in the sleeping cell
+                await asyncio.sleep(0.02)
+            started = time.perf_counter()
+            await other.cancel(USER, run["id"])
+            while True:
+                if (await other.get_run(USER, run["id"]))["state"] == "CANCELLED":
+                    break
+                await asyncio.sleep(0.01)
+            took.append((time.perf_counter() - started) * 1000)
+    finally:
+        await other.close()
+        await running.close()
+    return took
+
+
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(0.99 * len(ordered)) - 1)]
@@ -215,6 +264,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         bookstore_ms, papermill_ms = await latency(settings, store, tmp, args.rounds)
         batch = await throughput(settings, store, tmp, args.queued)
         raw = await asyncio.to_thread(raw_dask_batch, str(tmp / "trivial.ipynb"), tmp, args.queued)
+        await archive_version(store, "ws/bench/sleep.ipynb", "sleep.ipynb", sleeping_notebook())
+        cancelled = await cancels(settings, store, tmp, 5)
         claims, starts = await ticks(settings, store, tmp, args.ticks) if args.ticks else ([], [])
         await store.close()
     ours, bare = summarize(bookstore_ms), summarize(papermill_ms)
@@ -233,6 +284,14 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"{raw / batch:.2f}x throughput",
         ],
     ]
+    rows.append(
+        [
+            "cancel->CANCELLED p50/max (ms)",
+            f"{statistics.median(cancelled):.0f}/{max(cancelled):.0f}",
+            "from another handle",
+            "",
+        ]
+    )
     if claims:
         rows.append(["tick->claimed p99 (ms)", f"{_p99(claims):.0f}", f"n={len(claims)}", ""])
     if starts:
@@ -245,6 +304,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "batch_s": round(batch, 2),
         "raw_dask_s": round(raw, 2),
         "throughput_ratio": round(raw / batch, 3),
+        "cancel_median_ms": round(statistics.median(cancelled), 1),
+        "cancel_max_ms": round(max(cancelled), 1),
         "tick_claimed_p99_ms": round(_p99(claims), 1) if claims else None,
         "tick_claimed_median_ms": round(statistics.median(claims), 1) if claims else None,
         "tick_started_p99_ms": round(_p99(starts), 1) if starts else None,
