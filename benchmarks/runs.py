@@ -46,7 +46,8 @@ from bookstore.stores.base import ObjectStore
 USER = Actor(username="bench")
 
 
-def trivial_notebook() -> bytes:
+def notebook(body: str) -> bytes:
+    """A two-cell notebook: a ``parameters`` cell (``x = 1``), then ``body``."""
     nb = v4.new_notebook()
     nb.metadata["kernelspec"] = {
         "name": "python3",
@@ -55,8 +56,13 @@ def trivial_notebook() -> bytes:
     }
     parameters = v4.new_code_cell("x = 1")
     parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [parameters, v4.new_code_cell("print(x + 1)")]
+    nb.cells = [parameters, v4.new_code_cell(body)]
     return str(nbformat.writes(nb)).encode()
+
+
+def trivial_notebook() -> bytes:
+    """The notebook every measure runs: one cell printing a parameter."""
+    return notebook("print(x + 1)")
 
 
 def papermill_once(source: str, output: str) -> float:
@@ -198,19 +204,6 @@ async def ticks(
     return claims, starts
 
 
-def sleeping_notebook() -> bytes:
-    nb = v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    parameters = v4.new_code_cell("x = 1")
-    parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [parameters, v4.new_code_cell("import time\ntime.sleep(600)")]
-    return str(nbformat.writes(nb)).encode()
-
-
 async def cancels(
     settings: BookstoreSettings, store: ObjectStore, tmp: Path, rounds: int
 ) -> list[float]:
@@ -264,7 +257,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         bookstore_ms, papermill_ms = await latency(settings, store, tmp, args.rounds)
         batch = await throughput(settings, store, tmp, args.queued)
         raw = await asyncio.to_thread(raw_dask_batch, str(tmp / "trivial.ipynb"), tmp, args.queued)
-        await archive_version(store, "ws/bench/sleep.ipynb", "sleep.ipynb", sleeping_notebook())
+        await archive_version(
+            store, "ws/bench/sleep.ipynb", "sleep.ipynb", notebook("import time\ntime.sleep(600)")
+        )
         cancelled = await cancels(settings, store, tmp, 5)
         claims, starts = await ticks(settings, store, tmp, args.ticks) if args.ticks else ([], [])
         await store.close()

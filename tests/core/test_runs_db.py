@@ -189,3 +189,19 @@ def test_runs_are_listed_newest_first_in_pages(db: RunDB) -> None:
     last = page[-1]
     rest = db.list_runs(limit=3, before=(last["created_at"], last["id"]))
     assert [run["id"] for run in rest] == ids[::-1][3:]
+
+
+def test_the_last_run_of_each_schedule_in_one_query(db: RunDB) -> None:
+    first = db.create_schedule(schedule_row())
+    second = db.create_schedule(schedule_row())
+    idle = db.create_schedule(schedule_row())
+    db.create_run(run_row(schedule_id=first["id"]))
+    newest, _ = db.create_run(run_row(schedule_id=first["id"], created_at=time.time() + 1))
+    only, _ = db.create_run(run_row(schedule_id=second["id"]))
+    last = db.last_runs([first["id"], second["id"], idle["id"]])
+    assert {key: run["id"] for key, run in last.items()} == {
+        first["id"]: newest["id"],
+        second["id"]: only["id"],
+    }
+    assert "partial" not in last[first["id"]]
+    assert db.last_runs([]) == {}

@@ -276,6 +276,31 @@ class RunDB:
         with self._begin() as conn:
             return [_row(row) for row in conn.execute(query)]
 
+    def last_runs(self, schedule_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The newest run of each of ``schedule_ids`` that has one, in one query."""
+        if not schedule_ids:
+            return {}
+        newest = (
+            sa.select(runs.c.schedule_id, sa.func.max(runs.c.created_at).label("created_at"))
+            .where(runs.c.schedule_id.in_(list(schedule_ids)))
+            .group_by(runs.c.schedule_id)
+            .subquery()
+        )
+        columns = [c for c in runs.c if c.name != "partial"]
+        query = (
+            sa.select(*columns)
+            .join(
+                newest,
+                sa.and_(
+                    runs.c.schedule_id == newest.c.schedule_id,
+                    runs.c.created_at == newest.c.created_at,
+                ),
+            )
+            .order_by(runs.c.id)
+        )
+        with self._begin() as conn:
+            return {row.schedule_id: _row(row) for row in conn.execute(query)}
+
     def count_runs(self, **filters: Any) -> int:
         """How many runs match (``schedule_id``, ``state``)."""
         query = sa.select(sa.func.count()).select_from(runs)

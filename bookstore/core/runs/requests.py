@@ -222,13 +222,13 @@ def parse_run_request(body: Any) -> tuple[SourceRef, dict[str, Any]]:
     return parse_source(body), _parse_fields(body, _RUN_FIELDS - {"path", "published_path"})
 
 
-def _check_timing(fields: Mapping[str, Any], body: Mapping[str, Any]) -> None:
-    cron, zone = body.get("cron"), body.get("timezone", "UTC")
+def _timing(cron: Any, zone: Any) -> tuple[str, str]:
+    """The normalized cron expression and the time zone of a schedule, checked."""
     if not isinstance(cron, str):
         raise InvalidRequest("cron: expected a five-field cron expression or a preset (@daily).")
     if not isinstance(zone, str):
         raise InvalidRequest("timezone: expected an IANA time zone name, e.g. 'Europe/Paris'.")
-    parse_schedule(cron, zone)
+    return parse_schedule(cron, zone).expression, zone
 
 
 def parse_schedule_request(body: Any) -> tuple[SourceRef, dict[str, Any]]:
@@ -240,9 +240,7 @@ def parse_schedule_request(body: Any) -> tuple[SourceRef, dict[str, Any]]:
     if "cron" not in body:
         raise InvalidRequest("cron: a schedule needs one, e.g. '0 6 * * 1-5' or '@daily'.")
     fields = _parse_fields(body, allowed - {"path", "published_path"})
-    _check_timing(fields, body)
-    fields["cron"] = parse_schedule(body["cron"], body.get("timezone", "UTC")).expression
-    fields["timezone"] = body.get("timezone", "UTC")
+    fields["cron"], fields["timezone"] = _timing(body["cron"], body.get("timezone", "UTC"))
     if fields.get("version_policy") == "pinned" and source.version_id is None:
         raise InvalidRequest("version_policy: 'pinned' needs a version_id.")
     check_missed_policy(fields.get("missed") or "skip", fields.get("max_catchup") or 10)
@@ -268,14 +266,9 @@ def parse_schedule_patch(body: Any, current: Mapping[str, Any]) -> dict[str, Any
             raise InvalidRequest(f"{name}: may not be null.")
         changes[name] = _PARSERS[name](body) if name in _PARSERS else body[name]
     if "cron" in body or "timezone" in body:
-        cron = body.get("cron", current["cron"])
-        zone = body.get("timezone", current["timezone"])
-        if not isinstance(cron, str):
-            raise InvalidRequest("cron: expected a five-field cron expression or a preset.")
-        if not isinstance(zone, str):
-            raise InvalidRequest("timezone: expected an IANA time zone name.")
-        changes["cron"] = parse_schedule(cron, zone).expression
-        changes["timezone"] = zone
+        changes["cron"], changes["timezone"] = _timing(
+            body.get("cron", current["cron"]), body.get("timezone", current["timezone"])
+        )
     policy = changes.get("version_policy", current["version_policy"])
     version = changes.get("version_id", current["version_id"])
     if policy == "pinned" and not version:

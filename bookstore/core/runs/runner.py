@@ -170,7 +170,6 @@ class Runner:
         self._closing = False
         self._next_renew = 0.0
         self._next_reconcile = 0.0
-        self._finished = asyncio.Condition()
         self._session: Any = None
         self._loop_ref: asyncio.AbstractEventLoop | None = None
 
@@ -199,7 +198,7 @@ class Runner:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
         for run_id in list(self.active):
-            entry = self.active.pop(run_id)
+            self.active.pop(run_id)
             lost = await asyncio.to_thread(
                 self.db.transition,
                 run_id,
@@ -209,7 +208,6 @@ class Runner:
             )
             if lost is not None:
                 await self._after_final(lost)
-            del entry
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -225,20 +223,6 @@ class Runner:
             with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.options.poll_interval)
             self._wake.clear()
-
-    async def wait_finished(self, run_id: str, timeout: float) -> dict[str, Any]:
-        """Wait (at most ``timeout`` s) until ``run_id`` is final; the run row."""
-        deadline = time.monotonic() + timeout
-        while True:
-            run = await asyncio.to_thread(self.db.require_run, run_id)
-            if RunState(run["state"]) not in {RunState.QUEUED, RunState.RUNNING}:
-                return run
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return run
-            async with self._finished:
-                with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-                    await asyncio.wait_for(self._finished.wait(), min(left, 0.5))
 
     # -- one pass -------------------------------------------------------------------------
 
@@ -270,9 +254,8 @@ class Runner:
         for run_id in set(ids) - held:
             # Another server decided (our lease had expired): stop supervising it.
             log.warning("bookstore: lost the lease of run %s; no longer supervising it", run_id)
-            entry = self.active.pop(run_id)
+            self.active.pop(run_id)
             await self.engine.cancel(run_id)
-            del entry
 
     async def _dispatch(self) -> None:
         capacity = self.options.max_concurrent - len(self.active)
@@ -454,8 +437,6 @@ class Runner:
             new, created = await asyncio.to_thread(self.db.create_run, retry)
             if created:
                 log.info("bookstore: run %s retried as %s", run["id"], new["id"])
-        async with self._finished:
-            self._finished.notify_all()
 
     async def _enqueue(self, run: dict[str, Any], event: str) -> None:
         rows = notification_rows(run, event)

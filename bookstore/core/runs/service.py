@@ -421,16 +421,6 @@ class RunService:
             return bytes(run["partial"])
         raise ObjectNotFound(f"Run {run_id} has no output yet ({run['state']}).")
 
-    async def wait(self, actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
-        """Wait (at most ``timeout`` s) for a run to finish; the run."""
-        await self._run_of(actor, run_id)
-        deadline = time.monotonic() + timeout
-        while True:
-            run = await asyncio.to_thread(self.db.require_run, run_id)
-            if run["state"] not in ("QUEUED", "RUNNING") or time.monotonic() >= deadline:
-                return run_model(run)
-            await asyncio.sleep(0.1)
-
     # -- schedules ------------------------------------------------------------------------
 
     def _with_preview(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -489,11 +479,11 @@ class RunService:
         """``actor``'s schedules (an admin's ``everybody``: all users')."""
         owner = None if (everybody and actor.is_admin) else actor.username
         rows = await asyncio.to_thread(self.db.list_schedules, owner=owner)
+        last = await asyncio.to_thread(self.db.last_runs, [row["id"] for row in rows])
         models = []
         for row in rows:
             model = self._with_preview(row)
-            last = await asyncio.to_thread(self.db.list_runs, schedule_id=row["id"], limit=1)
-            model["last_run"] = run_model(last[0]) if last else None
+            model["last_run"] = run_model(last[row["id"]]) if row["id"] in last else None
             models.append(model)
         return models
 
