@@ -23,6 +23,18 @@ export type VersionItem = Schemas['VersionItem'];
 export type VersionModel = Schemas['VersionModel'];
 export type Diff = Schemas['Diff'];
 export type CatalogItem = Schemas['CatalogItem'];
+export type Run = Schemas['Run'];
+export type RunState = Run['state'];
+export type RunRequest = Schemas['RunRequest'];
+export type RunParameters = Schemas['RunParameters'];
+export type DeclaredParameter = Schemas['DeclaredParameter'];
+export type RunLog = Schemas['RunLog'];
+export type Schedule = Schemas['Schedule'];
+export type ScheduleWithLastRun = Schemas['ScheduleWithLastRun'];
+export type ScheduleRequest = Schemas['ScheduleRequest'];
+export type SchedulePatch = Schemas['SchedulePatch'];
+export type FireTime = Schemas['FireTime'];
+export type NotifyTargetRequest = Schemas['NotifyTargetRequest'];
 
 /** Where a path lives: files of the workspace (archived saves) or published notebooks. */
 export type Area = 'workspace' | 'published';
@@ -34,7 +46,7 @@ type QueryOf<Op extends keyof operations> = operations[Op]['parameters'] extends
   ? NonNullable<Q>
   : never;
 
-/** The JSON body of an operation's success reply (200 or 201). */
+/** The JSON body of an operation's success reply (200, 201 or 202). */
 type ReplyOf<Op extends keyof operations> = operations[Op]['responses'] extends {
   200: { content: { 'application/json': infer T } };
 }
@@ -43,7 +55,11 @@ type ReplyOf<Op extends keyof operations> = operations[Op]['responses'] extends 
         201: { content: { 'application/json': infer T } };
       }
     ? T
-    : never;
+    : operations[Op]['responses'] extends {
+          202: { content: { 'application/json': infer T } };
+        }
+      ? T
+      : never;
 
 /** The JSON body an operation takes. */
 type BodyOf<Op extends keyof operations> = operations[Op] extends {
@@ -158,6 +174,92 @@ export class BookstoreAPI {
     return this.request('GET', 'api/bookstore/published', { query });
   }
 
+  /** `GET /api/bookstore/runs`: one page of the user's runs, newest first. */
+  async runs(query: QueryOf<'listRuns'> = {}): Promise<ReplyOf<'listRuns'>> {
+    return this.request('GET', 'api/bookstore/runs', { query });
+  }
+
+  /** `POST /api/bookstore/runs`: queue a run now; `idempotencyKey` makes a repeated
+   * request answer the first run instead of queuing a second one. */
+  async submitRun(body: RunRequest, idempotencyKey?: string): Promise<Run> {
+    const headers = idempotencyKey ? { 'Idempotency-Key': idempotencyKey } : undefined;
+    return this.request('POST', 'api/bookstore/runs', { body, headers });
+  }
+
+  /** `GET /api/bookstore/runs/parameters`: the parameters a stored notebook declares. */
+  async runParameters(query: QueryOf<'getRunParameters'>): Promise<RunParameters> {
+    return this.request('GET', 'api/bookstore/runs/parameters', { query });
+  }
+
+  /** `GET /api/bookstore/runs/{id}`: one run. */
+  async run(id: string): Promise<Run> {
+    return this.request('GET', `api/bookstore/runs/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/bookstore/runs/{id}/cancel`: cancel a queued or running run. */
+  async cancelRun(id: string): Promise<Run> {
+    return this.request('POST', `api/bookstore/runs/${encodeURIComponent(id)}/cancel`);
+  }
+
+  /** `GET /api/bookstore/runs/{id}/log`: what the run's cells printed, from `offset` on. */
+  async runLog(id: string, offset = 0): Promise<RunLog> {
+    return this.request('GET', `api/bookstore/runs/${encodeURIComponent(id)}/log`, {
+      query: { offset }
+    });
+  }
+
+  /** `GET /api/bookstore/runs/{id}/notebook`: the run's output notebook (the partial one
+   * while it runs). */
+  async runNotebook(id: string): Promise<Record<string, unknown>> {
+    return this.request('GET', `api/bookstore/runs/${encodeURIComponent(id)}/notebook`);
+  }
+
+  /** `GET /api/bookstore/schedules`: the user's schedules with their last runs. */
+  async schedules(): Promise<ReplyOf<'listSchedules'>> {
+    return this.request('GET', 'api/bookstore/schedules');
+  }
+
+  /** `POST /api/bookstore/schedules`: create a schedule. */
+  async createSchedule(body: ScheduleRequest): Promise<Schedule> {
+    return this.request('POST', 'api/bookstore/schedules', { body });
+  }
+
+  /** `GET /api/bookstore/schedules/preview`: the next fire times of `cron` in `timezone`. */
+  async previewSchedule(query: QueryOf<'previewSchedule'>): Promise<FireTime[]> {
+    const reply: ReplyOf<'previewSchedule'> = await this.request(
+      'GET',
+      'api/bookstore/schedules/preview',
+      { query }
+    );
+    return reply.next_fire_times;
+  }
+
+  /** `GET /api/bookstore/schedules/{id}`: one schedule with its last run. */
+  async schedule(id: string): Promise<ScheduleWithLastRun> {
+    return this.request('GET', `api/bookstore/schedules/${encodeURIComponent(id)}`);
+  }
+
+  /** `PATCH /api/bookstore/schedules/{id}`: change fields (`revision` guards the change). */
+  async updateSchedule(id: string, body: SchedulePatch): Promise<Schedule> {
+    return this.request('PATCH', `api/bookstore/schedules/${encodeURIComponent(id)}`, { body });
+  }
+
+  /** `DELETE /api/bookstore/schedules/{id}`: delete a schedule (its runs stay). */
+  async deleteSchedule(id: string): Promise<void> {
+    await this.request('DELETE', `api/bookstore/schedules/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /api/bookstore/schedules/{id}/pause` or `/resume`. */
+  async setSchedulePaused(id: string, paused: boolean): Promise<Schedule> {
+    const action = paused ? 'pause' : 'resume';
+    return this.request('POST', `api/bookstore/schedules/${encodeURIComponent(id)}/${action}`);
+  }
+
+  /** `POST /api/bookstore/schedules/{id}/run`: run the schedule now (its settings). */
+  async runScheduleNow(id: string): Promise<Run> {
+    return this.request('POST', `api/bookstore/schedules/${encodeURIComponent(id)}/run`);
+  }
+
   /** An absolute URL (with the page's origin) for a server-relative one like `clone_url`. */
   absoluteUrl(url: string): string {
     return new URL(url, window.location.origin).href;
@@ -166,7 +268,7 @@ export class BookstoreAPI {
   private async request<T>(
     method: string,
     route: string,
-    options: { query?: object; body?: unknown } = {}
+    options: { query?: object; body?: unknown; headers?: Record<string, string> } = {}
   ): Promise<T> {
     let url = URLExt.join(this.serverSettings.baseUrl, route);
     const query = Object.entries(options.query ?? {}).filter(
@@ -175,10 +277,11 @@ export class BookstoreAPI {
     if (query.length) {
       url += URLExt.objectToQueryString(Object.fromEntries(query.map(([k, v]) => [k, String(v)])));
     }
-    const init: RequestInit = { method };
+    const headers: Record<string, string> = { ...options.headers };
+    const init: RequestInit = { method, headers };
     if (options.body !== undefined) {
       init.body = JSON.stringify(options.body);
-      init.headers = { 'Content-Type': 'application/json' };
+      headers['Content-Type'] = 'application/json';
     }
     let response: Response;
     try {
