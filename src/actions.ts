@@ -46,7 +46,13 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
     }
   }
 
-  async openDiff(area: Area, path: string, base: string, remote: string): Promise<void> {
+  async openDiff(
+    area: Area,
+    path: string,
+    base: string,
+    remote: string,
+    title = `Diff ${baseName(path)}`
+  ): Promise<void> {
     // The diff of two stored versions never changes: an open one is shown again. A diff
     // against `current` or `latest` is fetched again and replaces the open one.
     const id = `bookstore-diff-${area}-${path}-${base}-${remote}`;
@@ -56,7 +62,7 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
     }
     try {
       const diff = await this.api.diff(area, path, base, remote);
-      this.addToMain(diffView(diff, this.services, { id, title: `Diff ${baseName(path)}` }));
+      this.addToMain(diffView(diff, this.services, { id, title }));
     } catch (error) {
       notifyError('Showing the diff', error);
     }
@@ -151,7 +157,7 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
   }
 
   /** Show the main-area widget with this id; false when none is open. */
-  private activateInMain(id: string): boolean {
+  activateInMain(id: string): boolean {
     if (!this.findInMain(id)) {
       return false;
     }
@@ -160,7 +166,7 @@ export class BookstoreActions implements IHistoryActions, ICatalogActions {
   }
 
   /** Add `widget` to the main area (in place of an open one with the same id) and show it. */
-  private addToMain(widget: Widget): void {
+  addToMain(widget: Widget): void {
     const old = this.findInMain(widget.id);
     if (old) {
       this.app.shell.add(widget, 'main', { ref: old.id, mode: 'tab-after' });

@@ -82,7 +82,7 @@ class CloneForm extends Widget {
 
 /** The catalog's and the published history's dialog: which version, and where to. */
 class StoredCloneForm extends Widget {
-  constructor(source: IStoredNotebook, choices: IVersionChoice[]) {
+  constructor(source: IStoredNotebook, choices: IVersionChoice[], targetPath?: string) {
     super();
     this.addClass('jp-bookstore-form');
     this._source = source;
@@ -90,7 +90,7 @@ class StoredCloneForm extends Widget {
     this._version = version.select;
     const target = textField('Target path', {
       name: 'target',
-      value: baseName(source.path),
+      value: targetPath ?? baseName(source.path),
       help: 'Where to write it in your workspace; an existing file is never overwritten.'
     });
     this._target = target.input;
@@ -167,11 +167,12 @@ async function cloneWithDialog(
   api: BookstoreAPI,
   docManager: IDocumentManager,
   source: IStoredNotebook,
-  choices: IVersionChoice[]
+  choices: IVersionChoice[],
+  targetPath?: string
 ): Promise<void> {
   const choice = await showDialog({
     title: `Clone ${baseName(source.path)}`,
-    body: new StoredCloneForm(source, choices),
+    body: new StoredCloneForm(source, choices, targetPath),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Clone' })]
   });
   if (!choice.button.accept || !choice.value) {
@@ -208,4 +209,16 @@ export async function clonePublishedVersion(
   version: VersionItem
 ): Promise<void> {
   await cloneWithDialog(api, docManager, source, [versionChoice(version, version.is_latest)]);
+}
+
+/** A run's output (a version of a workspace key): choose where to, then clone. `text`
+ * names the version ("Output of the run of 12/1/2026, 10:00:00"). */
+export async function cloneStoredVersion(
+  api: BookstoreAPI,
+  docManager: IDocumentManager,
+  source: IStoredNotebook,
+  version: { id: string; text: string },
+  targetPath: string
+): Promise<void> {
+  await cloneWithDialog(api, docManager, source, [{ value: version.id, text: version.text }], targetPath);
 }

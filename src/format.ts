@@ -29,3 +29,15 @@ export function shortId(id: string): string {
 export function baseName(path: string): string {
   return path.split('/').pop() || path;
 }
+
+/** 3.2 -> "3.2 s", 75 -> "1 min 15 s", 4000 -> "1 h 6 min". */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) {
+    return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  }
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) {
+    return `${minutes} min ${Math.round(seconds % 60)} s`;
+  }
+  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}

@@ -4,8 +4,10 @@
  * One plugin wires the features together; each feature lives in its own module:
  * `publish.ts` (dialog), `history.tsx` (right sidebar), `catalog.tsx` (left sidebar),
  * `clone.ts` (dialogs), `status.ts` (status bar), `views.ts` (read-only version and nbdime
- * diff in the main area), `actions.ts` (what the panels' buttons do) and `api.ts` (the
- * typed REST client).
+ * diff in the main area), `actions.ts` (what the panels' buttons do), `runs.tsx` (the Runs
+ * and Schedules sidebar), `rundialog.ts` (the Run / Schedule dialog), `runactions.ts` (what
+ * the Runs panel's buttons do, and notifications when runs end) and `api.ts` (the typed
+ * REST client).
  */
 import {
   ILayoutRestorer,
@@ -24,10 +26,12 @@ import { BookstoreActions } from './actions';
 import { type ArchiveStatus, BookstoreAPI, BookstoreError, type BookstoreInfo } from './api';
 import { CatalogPanel } from './catalog';
 import { cloneFromStore } from './clone';
-import { bookstoreIcon } from './icons';
+import { bookstoreIcon, runsIcon } from './icons';
 import { HistoryPanel } from './history';
 import { notifyError } from './notify';
 import { publishNotebook } from './publish';
+import { RunActions } from './runactions';
+import { RunsPanel } from './runs';
 import { ArchiveStatusItem } from './status';
 import type { IRenderServices } from './views';
 
@@ -40,6 +44,8 @@ namespace CommandIDs {
   export const clone = 'bookstore:clone';
   export const showHistory = 'bookstore:show-history';
   export const showCatalog = 'bookstore:show-catalog';
+  export const run = 'bookstore:run';
+  export const showRuns = 'bookstore:show-runs';
 }
 
 /** How long to wait at most for a save to be archived before the history reloads, in ms. */
@@ -181,6 +187,32 @@ function activateFeatures(
     });
   }
 
+  if (features.runs_valid) {
+    const runActions = new RunActions(app, api, docManager, actions, currentNotebook);
+    const panel = new RunsPanel(api, runActions);
+    runActions.panel = panel;
+    app.shell.add(panel, 'right', { rank: 710 });
+    restorer?.add(panel, panel.id);
+    app.commands.addCommand(CommandIDs.run, {
+      label: args => (args.toolbar ? 'Run / Schedule' : 'Run or schedule notebook…'),
+      caption: 'Run this notebook’s saved version now or on a schedule, with parameters',
+      icon: args => (args.toolbar ? runsIcon : undefined),
+      isEnabled: () => currentNotebook() !== null,
+      execute: () => runActions.newRun('now')
+    });
+    app.commands.addCommand(CommandIDs.showRuns, {
+      label: 'Show notebook runs',
+      caption: 'The runs and schedules of the current notebook, or all of yours',
+      icon: runsIcon,
+      execute: () => app.shell.activateById(panel.id)
+    });
+    const follow = () => panel.showNotebook(currentNotebook()?.context.path ?? null);
+    tracker.currentChanged.connect(follow);
+    tracker.widgetAdded.connect((_, notebook) => notebook.context.pathChanged.connect(follow));
+    tracker.forEach(notebook => notebook.context.pathChanged.connect(follow));
+    follow();
+  }
+
   if (statusBar && info.archive.enabled) {
     status = new ArchiveStatusItem(api);
     statusBar.registerStatusItem('bookstore:archive-status', {
@@ -226,7 +258,9 @@ function activateFeatures(
       CommandIDs.publish,
       CommandIDs.clone,
       CommandIDs.showHistory,
-      CommandIDs.showCatalog
+      CommandIDs.showCatalog,
+      CommandIDs.run,
+      CommandIDs.showRuns
     ]) {
       if (app.commands.hasCommand(command)) {
         palette.addItem({ command, category });
