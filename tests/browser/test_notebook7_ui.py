@@ -3,7 +3,8 @@ store: the same flows as in JupyterLab where Notebook 7's layout allows them.
 
 Notebook 7 shows one document per browser tab and has no status bar: the History panel and
 the catalog open in its right and left side panels (from the View menu), diffs open in a large
-dialog, and a clone opens in a new browser tab.
+dialog, and a clone opens in a new browser tab. The Run / Schedule button and the Runs panel
+are there too (runs themselves are tested in JupyterLab, ``test_runs_ui.py``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,25 @@ async def view_menu(page: Page, item: str) -> None:
     """Click ``item`` in Notebook 7's View menu."""
     await page.get_by_role("menuitem", name="View", exact=True).click()
     await page.get_by_role("menuitem", name=item, exact=True).click()
+
+
+async def runs_dialog_and_panel(page: Page) -> None:
+    """The Run / Schedule toolbar button opens its dialog; the Runs panel opens from the View
+    menu and follows the notebook."""
+    from playwright.async_api import expect
+
+    # Run / Schedule from the toolbar: the dialog with the notebook's (no) parameters.
+    await page.locator('.jp-NotebookPanel-toolbar [data-command="bookstore:run"]').click()
+    dialog = page.locator(".jp-Dialog")
+    await expect_text(dialog.locator(".jp-Dialog-header"), f"Run {NAME}")
+    await expect(dialog.get_by_text("no parameters cell")).to_be_visible(timeout=SLOW_MS)
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_have_count(0)
+
+    # The Runs panel in the right side panel, following the notebook.
+    await view_menu(page, "Show notebook runs")
+    runs = page.locator("#bookstore-runs")
+    await expect(runs.get_by_text(f"No runs of {NAME} yet")).to_be_visible(timeout=SLOW_MS)
 
 
 async def test_publish_history_diff_restore_and_clone_in_notebook7(
@@ -116,3 +136,5 @@ async def test_publish_history_diff_restore_and_clone_in_notebook7(
     assert new_tab.url.endswith("notebooks/" + quote(CLONE_TARGET)), new_tab.url
     assert first_cell((jp_root_dir / CLONE_TARGET).read_bytes()) == "seen = 3"
     await new_tab.close()
+
+    await runs_dialog_and_panel(page)
