@@ -221,7 +221,6 @@ export class RunActions implements IRunActions {
 
   /** The notification of a watched run that ended. */
   private announce(run: Run): void {
-    const name = runName(run);
     const took = run.duration_s !== null ? ` in ${formatDuration(run.duration_s)}` : '';
     const actions: Notification.IAction[] = [];
     if (run.output.version_id) {
@@ -243,13 +242,19 @@ export class RunActions implements IRunActions {
       caption: 'What its cells printed',
       callback: () => void this.openLog(run)
     });
-    const cell =
-      run.error?.cell_index !== null && run.error?.cell_index !== undefined
-        ? ` at cell ${run.error.cell_index + 1}`
-        : '';
-    const why = run.error ? `: ${run.error.ename}${run.error.evalue ? ` ${run.error.evalue}` : ''}` : '';
+    // "failed at cell 4: ValueError: bad input"; the other states' evalue says it all
+    // ("cancelled while cell 3 was running", "cell 2 ran longer than …").
+    const error = run.error;
+    let detail = '';
+    if (run.state === 'FAILED' && error) {
+      const cell = error.cell_index !== null && error.cell_index !== undefined;
+      detail = `${cell ? ` at cell ${error.cell_index}` : ''}: ${error.ename}`;
+      detail += error.evalue ? `: ${error.evalue}` : '';
+    } else if (error?.evalue) {
+      detail = ` (${error.evalue})`;
+    }
     const verb = run.state === 'TIMED_OUT' ? 'timed out' : run.state.toLowerCase();
-    const message = `Run of ${name} ${verb}${cell}${why}`;
+    const message = `Run of ${baseName(run.source.path)} ${verb}${detail}`;
     const notify = run.state === 'CANCELLED' ? Notification.info : Notification.error;
     notify(message.length > 130 ? `${message.slice(0, 129)}…` : message, {
       autoClose: false,

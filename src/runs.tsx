@@ -405,10 +405,12 @@ function runTime(run: Run): string {
   return run.started_at ?? run.fire_time ?? run.created_at;
 }
 
-/** A label naming the run for screen readers and tests: "run of demo.ipynb queued 3 min ago". */
+/** A label naming the run for screen readers and tests: "run of demo.ipynb completed,
+ * 12/2/2026, 7:37:00 PM". The exact time only: a relative one would change the labels of
+ * every recent row at each poll. */
 export function runLabel(run: Run): string {
-  const when = relativeTime(runTime(run));
-  return `run of ${baseName(run.source.path)} ${STATE_LOOK[run.state].text.toLowerCase()}, ${when.text} (${when.exact})`;
+  const state = STATE_LOOK[run.state].text.toLowerCase();
+  return `run of ${baseName(run.source.path)} ${state}, ${relativeTime(runTime(run)).exact}`;
 }
 
 function StateBadge(props: { state: RunState }): JSX.Element {
@@ -490,7 +492,7 @@ function RunRow(props: {
           </div>
           <span className="jp-bookstore-progressText">
             {cells_done} / {cells_total} cells
-            {current_cell !== null ? ` · running cell ${current_cell + 1}` : ''}
+            {current_cell !== null ? ` · running cell ${current_cell}` : ''}
           </span>
         </div>
       )}
@@ -499,11 +501,11 @@ function RunRow(props: {
           className="jp-bookstore-runError"
           title={
             run.error.traceback ??
-            'Cells are counted from 1 in the output notebook (papermill’s cells included)'
+            'Cells are numbered from 0 in the output notebook (papermill’s cells included), as in the log'
           }
         >
           {run.error.cell_index !== null && run.error.cell_index !== undefined
-            ? `Cell ${run.error.cell_index + 1}: `
+            ? `Cell ${run.error.cell_index}: `
             : ''}
           {run.error.ename}
           {run.error.evalue ? `: ${run.error.evalue}` : ''}

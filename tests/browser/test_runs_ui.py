@@ -9,6 +9,7 @@ to ``docs/images/`` (for the README); the tests never depend on them.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,7 @@ from traitlets.config import Config
 
 from tests.browser.chromium import JupyterServer
 from tests.browser.lab import SLOW_MS, VIEWPORT, expect_text, with_installed_labextensions
-from tests.browser.test_lab_ui import picture
+from tests.browser.test_lab_ui import SCREENSHOTS_ENV, picture
 from tests.server_fixtures import both_backends
 
 if TYPE_CHECKING:
@@ -111,7 +112,9 @@ async def run_now(page: Page, parameters: dict[str, str]) -> Locator:
     await dialog.get_by_role("button", name="Run", exact=True).click()
     await expect(dialog).to_have_count(0)
     await expect(runs).to_have_count(before + 1, timeout=SLOW_MS)
-    return runs.first
+    # Newest first: the new run's row, by its id (later runs go above it).
+    run_id = await runs.first.get_attribute("data-run-id")
+    return page.locator(f'#bookstore-runs li.jp-bookstore-run[data-run-id="{run_id}"]')
 
 
 async def expect_state(run: Locator, state: str) -> None:
@@ -135,7 +138,6 @@ async def test_run_now_progress_output_failure_and_cancel(
     await expect(region).to_have_attribute("placeholder", '"emea"')
     await expect(dialog.get_by_text('str · default "emea" · the sales region')).to_be_visible()
     await expect(dialog.get_by_label("count", exact=True)).to_have_attribute("type", "number")
-    await picture(page, "run-dialog.png", dialog.locator(".jp-Dialog-content"))
     await dialog.get_by_role("button", name="Cancel").click()
 
     # A run with a parameter: it moves through its cells, then COMPLETED.
@@ -149,7 +151,6 @@ async def test_run_now_progress_output_failure_and_cancel(
     await expect(run).to_contain_text('region="apac"')
     toast = page.locator(".jp-Notification-Toast-success", has_text="completed")
     await expect(toast).to_have_count(1, timeout=SLOW_MS)
-    await picture(page, "runs-panel.png", page.locator("#bookstore-runs"))
 
     # Its output opens read-only, with the parameter's value in it.
     await run.get_by_role("button", name=re.compile(r"^Open the output of the run")).click()
@@ -161,13 +162,13 @@ async def test_run_now_progress_output_failure_and_cancel(
     assert stored["parameters"] == {"region": "apac", "delay": 0.8}
     assert stored["output"]["version_id"]
 
-    # A count below 1 fails at the assert: FAILED, with the cell and the error. Cells count
-    # from 1 in the output, where papermill added an error banner, the injected parameters
-    # and a marker before the failing cell: the assert is the 5th.
+    # A count below 1 fails at the assert: FAILED, with the cell and the error. Cells are
+    # numbered from 0 in the output (as in the log), where papermill added an error banner,
+    # the injected parameters and a marker before the failing cell: the assert is cell 4.
     failed = await run_now(page, {"count": "0"})
     await expect_state(failed, "FAILED")
     await expect(failed.locator(".jp-bookstore-runError")).to_have_text(
-        re.compile(r"^Cell 5: AssertionError: count must be positive")
+        re.compile(r"^Cell 4: AssertionError: count must be positive")
     )
     await expect(page.locator(".jp-Notification-Toast-error", has_text="failed")).to_have_count(1)
 
@@ -186,6 +187,65 @@ async def test_run_now_progress_output_failure_and_cancel(
     await expect(page.locator(".jp-bookstore-RunLog .jp-bookstore-status")).to_have_text(
         re.compile("^cancelled"), timeout=SLOW_MS
     )
+    if os.environ.get(SCREENSHOTS_ENV):  # the notifications would cover the panel
+        await page.add_style_tag(content=".Toastify { display: none !important; }")
+    await picture(page, "runs-panel.png", page.locator("#bookstore-runs"))
+    await rerun_and_clone(page, failed, jp_root_dir)
+
+
+async def rerun_and_clone(page: Page, failed: Locator, root: Path) -> None:
+    """Re-run the failed run: the dialog has its parameters, edited it completes; then its
+    output is cloned into the workspace."""
+    from playwright.async_api import expect
+
+    await failed.get_by_role("button", name=re.compile(r"^Run again like the run")).click()
+    dialog = page.locator(".jp-Dialog")
+    count = dialog.get_by_label("count", exact=True)
+    await expect(count).to_have_value("0", timeout=SLOW_MS)
+    await count.fill("2")
+    await dialog.get_by_role("button", name="Run", exact=True).click()
+    await expect(dialog).to_have_count(0, timeout=SLOW_MS)
+    runs = page.locator("#bookstore-runs li.jp-bookstore-run")
+    rerun = runs.filter(has=page.locator(".jp-bookstore-runParameters", has_text="count=2"))
+    await expect(rerun).to_have_count(1, timeout=SLOW_MS)
+    await expect_state(rerun, "COMPLETED")
+
+    await rerun.get_by_role("button", name=re.compile(r"^Clone the output of the run")).click()
+    await expect(dialog.get_by_label("Target path")).to_have_value(
+        re.compile(r"^regional report-run-\d{8}T?\d{4}\.ipynb$"), timeout=SLOW_MS
+    )
+    await dialog.get_by_label("Target path").fill("cloned run.ipynb")
+    await dialog.get_by_role("button", name="Clone", exact=True).click()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="cloned run.ipynb")
+    await expect(tab).to_be_visible(timeout=SLOW_MS)
+    cloned = nbformat.read(str(root / "cloned run.ipynb"), as_version=4)
+    assert cloned.metadata["bookstore"]["run"]["parameters"] == {"count": 2}
+
+
+async def edit_and_delete(page: Page, schedule: Locator, fetch_json: Any) -> None:
+    """Edit the schedule in the same dialog (a new cron), then delete it after a confirm."""
+    from playwright.async_api import expect
+
+    await schedule.get_by_role("button", name=re.compile("^Edit schedule minutely")).click()
+    dialog = page.locator(".jp-Dialog")
+    await expect_text(dialog.locator(".jp-Dialog-header"), "Edit schedule minutely")
+    await expect(dialog.get_by_label("region", exact=True)).to_have_value("nordics")
+    await dialog.get_by_label("Repeat").select_option(label="Daily")
+    await dialog.get_by_role("button", name="Save schedule").click()
+    await expect(dialog).to_have_count(0, timeout=SLOW_MS)
+    await expect(schedule.locator("code")).to_have_text("0 0 * * *", timeout=SLOW_MS)
+    status, listed = await fetch_json("api/bookstore/schedules")
+    assert status == 200, listed
+    assert [(s["cron"], s["parameters"]) for s in listed["schedules"]] == [
+        ("0 0 * * *", {"region": "nordics"})
+    ]
+
+    await schedule.get_by_role("button", name=re.compile("^Delete schedule minutely")).click()
+    await expect_text(dialog.locator(".jp-Dialog-header"), "Delete schedule minutely?")
+    await dialog.get_by_role("button", name="Delete").click()
+    await expect(schedule).to_have_count(0, timeout=SLOW_MS)
+    status, listed = await fetch_json("api/bookstore/schedules")
+    assert (status, listed["schedules"]) == (200, [])
 
 
 def field_row(dialog: Locator, label: str) -> Locator:
@@ -235,7 +295,10 @@ async def test_schedule_appears_runs_diffs_and_pauses(
     await expect(dialog.get_by_label("Cron expression")).to_have_value("@daily")
     fire_times = dialog.get_by_role("list", name="Next fire times").get_by_role("listitem")
     await expect(fire_times).to_have_count(5, timeout=SLOW_MS)
+    await picture(page, "run-dialog.png", dialog.locator(".jp-Dialog-content"))
 
+    # Whenever the tick comes, even while the run asked for below runs, it runs after it.
+    await dialog.get_by_label("Overlapping runs").select_option("queue")
     await refusals_keep_the_input(dialog, fetch_json)
 
     await dialog.get_by_label("Webhook URL").fill("")
@@ -279,3 +342,4 @@ async def test_schedule_appears_runs_diffs_and_pauses(
     status, listed = await fetch_json("api/bookstore/schedules")
     assert status == 200, listed
     assert [s["paused"] for s in listed["schedules"]] == [True]
+    await edit_and_delete(page, schedule, fetch_json)
