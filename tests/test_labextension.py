@@ -1,6 +1,6 @@
 """The prebuilt JupyterLab extension is installed with the package and JupyterLab accepts it
 (``jupyter labextension list`` says enabled and OK), with the schema that adds the menus and
-the notebook toolbar button."""
+the notebook toolbar buttons."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def test_the_installed_extension_has_its_menus_and_toolbar_button() -> None:
     file_menu = next(
         m for m in schema["jupyter.lab.menus"]["main"] if m["id"] == "jp-mainmenu-file"
     )
-    assert {"bookstore:publish", "bookstore:clone"} <= {
+    assert {"bookstore:publish", "bookstore:run", "bookstore:clone"} <= {
         i.get("command") for i in file_menu["items"]
     }
     toolbar = schema["jupyter.lab.toolbars"]["Notebook"]
-    assert [item["command"] for item in toolbar] == ["bookstore:publish"]
+    assert [item["command"] for item in toolbar] == ["bookstore:publish", "bookstore:run"]
