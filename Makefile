@@ -29,8 +29,14 @@ $(STAMP): $(BIN)/python pyproject.toml $(LABEXTENSION_SOURCES)
 
 install: $(STAMP)
 
+# The folder `make run` serves (git-ignored): a user's notebooks and their checkpoints stay
+# out of the repository.
+NOTEBOOK_DIR ?= notebooks
+
 run: install
-	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser $(ROOT_FLAG)
+	mkdir -p $(NOTEBOOK_DIR)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --no-browser $(ROOT_FLAG) \
+		--ServerApp.root_dir=$(NOTEBOOK_DIR)
 
 # Debian's Chromium for tests/browser (driven by Playwright; never `playwright install`).
 # Installing it may fail (no apt, no root): make goes on and those tests skip, saying why.
