@@ -106,8 +106,10 @@ async def test_saves_on_a_full_spool_disk_become_versions_in_order(
     status, archive = await fetch_json("api/bookstore/archive")
     assert status == 200, archive
     assert archive["state"] == "failing", archive
-    assert "no space left" in archive["last_error"], archive
-    assert "spool" in archive["last_error"], archive
+    error = archive["last_error"]
+    assert "no space left" in error.lower(), archive
+    # The spool is on the full disk, and so is the embedded store: either may fail first.
+    assert "spool" in error or (backend == "local" and "local store" in error), archive
     status, features = await fetch_json("api/bookstore")
     assert features["archive"]["state"] == "failing", features
     # The newest save is listed at once (pending, or archived already on S3).

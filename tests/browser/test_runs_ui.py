@@ -156,6 +156,11 @@ async def test_run_now_progress_output_failure_and_cancel(
     await run.get_by_role("button", name=re.compile(r"^Open the output of the run")).click()
     view = page.locator(".jp-bookstore-VersionView")
     await expect(view).to_contain_text("report for apac", timeout=SLOW_MS)
+    # Closed again: split beside it, the notebook's toolbar is narrow enough to move the
+    # Run button into its overflow menu.
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current")
+    await tab.locator(".lm-TabBar-tabCloseIcon").click()
+    await expect(view).to_have_count(0)
     run_id = await run.get_attribute("data-run-id")
     status, stored = await fetch_json(f"api/bookstore/runs/{run_id}")
     assert status == 200, stored
