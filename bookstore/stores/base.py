@@ -9,8 +9,12 @@ A store holds *keys* (``workspace/me/a.ipynb``); each key has a history of immut
   without a version id then raise :class:`~bookstore.errors.ObjectNotFound`, but every
   earlier version stays readable by id and listed by ``list_versions``.
 * ``copy`` is server-side: the bytes never travel through bookstore.
+* ``delete_version`` removes one version for good (S3's versioned ``DeleteObject``);
+  deleting the latest makes the previous version the latest.  It is the only way
+  history is ever lost, and only retention (:mod:`bookstore.core.retention`) calls it.
 * A version id that does not exist, or belongs to another key, raises
-  :class:`~bookstore.errors.VersionNotFound` (a subclass of ``ObjectNotFound``).
+  :class:`~bookstore.errors.VersionNotFound` (a subclass of ``ObjectNotFound``), except
+  in ``delete_version``, where it is a no-op.
 * A page token that the store did not issue for that listing raises
   :class:`~bookstore.errors.InvalidPath` (a client error).
 
@@ -326,6 +330,20 @@ class ObjectStore(LoggingConfigurable, metaclass=_AbstractConfigurableMeta):
     @abc.abstractmethod
     async def delete(self, key: str) -> None:
         """Hide ``key``; its history stays readable.  Deleting a missing key is a no-op."""
+
+    @abc.abstractmethod
+    async def delete_version(self, key: str, version_id: str) -> None:
+        """Remove the version ``version_id`` of ``key`` for good: its bytes cannot be read
+        any more and it is no longer listed (retention uses this; :meth:`delete` only
+        hides a key).  The other versions stay as they were.  Deleting the latest
+        version makes the one before it the latest, as on S3 (unless that is a delete
+        marker: the key then stays deleted).
+
+        A version that does not exist (never did, was deleted already, belongs to another
+        key, or its id could not be a version id at all) is a **no-op**, so a prune
+        retried or run twice at once is harmless.  Bad keys raise
+        :class:`~bookstore.errors.InvalidPath`; store failures their usual errors.
+        """
 
     @abc.abstractmethod
     async def copy(

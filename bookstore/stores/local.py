@@ -7,8 +7,13 @@ Used when no S3 bucket is configured.  Layout under ``local_store_dir``::
 
 A put writes (and fsyncs) the body's blob first, then inserts the version row in one
 transaction: a process killed at any moment leaves at worst an orphan blob, never a
-torn version or a corrupt index.  All disk and SQLite work runs in a bounded thread
-pool (``max_threads``), never on the event loop.
+torn version or a corrupt index.  A permanent version delete works the other way round:
+it deletes the row in one transaction, then, in a second one, removes the blob if no
+version uses it any more (identical bodies share a blob).  A put checks, inside its
+transaction, that its blob is still there (a concurrent delete may just have removed
+it) and writes it again if not; SQLite's write lock orders both, across processes too.
+All disk and SQLite work runs in a bounded thread pool (``max_threads``), never on the
+event loop.
 """
 
 from __future__ import annotations
@@ -60,6 +65,8 @@ LOCATION = "embedded"
 SCHEMA_VERSION = 1
 #: Seconds a connection waits for another process's write lock before failing.
 BUSY_TIMEOUT = 30.0
+#: How often a put writes its blob again when a concurrent version delete removed it.
+BLOB_ATTEMPTS = 3
 
 _MAX_SEQ = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -78,6 +85,7 @@ CREATE TABLE IF NOT EXISTS versions (
     blob TEXT
 );
 CREATE INDEX IF NOT EXISTS versions_key_seq ON versions (key, seq);
+CREATE INDEX IF NOT EXISTS versions_blob ON versions (blob);
 CREATE TABLE IF NOT EXISTS latest (
     key TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
@@ -445,17 +453,20 @@ class LocalStore(ObjectStore):
         etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
         encoded = _encode_metadata(metadata)
         with self._errors(f"store {key}"):
-            self._write_blob(digest, body)
-            with self._transaction() as connection:
-                return self._insert_version(
-                    connection,
-                    key,
-                    size=len(body),
-                    etag=etag,
-                    content_type=content_type,
-                    metadata=encoded,
-                    blob=digest,
-                )
+            for _ in range(BLOB_ATTEMPTS):
+                self._write_blob(digest, body)
+                with self._transaction() as connection:
+                    if self._blob_path(digest).exists():  # not just removed by a delete
+                        return self._insert_version(
+                            connection,
+                            key,
+                            size=len(body),
+                            etag=etag,
+                            content_type=content_type,
+                            metadata=encoded,
+                            blob=digest,
+                        )
+        raise StoreUnavailable(f"The local store failed to store {key}: its blob kept vanishing")
 
     def _put_file_sync(
         self, key: str, body: FileBody, content_type: str | None, metadata: Mapping[str, str]
@@ -463,17 +474,20 @@ class LocalStore(ObjectStore):
         """Like :meth:`_put_sync`, copying the body from its file in chunks (hashed on the way)."""
         encoded = _encode_metadata(metadata)
         with self._errors(f"store {key}"):
-            digest, etag, size = self._copy_blob(body)
-            with self._transaction() as connection:
-                return self._insert_version(
-                    connection,
-                    key,
-                    size=size,
-                    etag=etag,
-                    content_type=content_type,
-                    metadata=encoded,
-                    blob=digest,
-                )
+            for _ in range(BLOB_ATTEMPTS):
+                digest, etag, size = self._copy_blob(body)
+                with self._transaction() as connection:
+                    if self._blob_path(digest).exists():  # not just removed by a delete
+                        return self._insert_version(
+                            connection,
+                            key,
+                            size=size,
+                            etag=etag,
+                            content_type=content_type,
+                            metadata=encoded,
+                            blob=digest,
+                        )
+        raise StoreUnavailable(f"The local store failed to store {key}: its blob kept vanishing")
 
     def _copy_blob(self, body: FileBody) -> tuple[str, str, int]:
         """Copy ``body`` into a blob, atomically and durably; its sha256, md5 and size."""
@@ -505,7 +519,14 @@ class LocalStore(ObjectStore):
     def _get_sync(self, key: str, version_id: str | None) -> StoredObject:
         with self._errors(f"read {key}"):
             row = self._find(key, version_id)
-            body = self._read_blob(row)
+            try:
+                body = self._read_blob(row)
+            except StoreUnavailable:
+                # Deleted meanwhile (delete_version)?  Then say so, or read the new latest.
+                again = self._find(key, version_id)
+                if again["seq"] == row["seq"]:
+                    raise
+                row, body = again, self._read_blob(again)
         return StoredObject(info=_info(row, with_metadata=True), body=body)
 
     def _head_sync(self, key: str, version_id: str | None) -> ObjectInfo:
@@ -522,6 +543,54 @@ class LocalStore(ObjectStore):
                     (key, uuid.uuid4().hex, self._next_time(connection, key)),
                 )
                 connection.execute("DELETE FROM latest WHERE key = ?", (key,))
+
+    def _delete_version_sync(self, key: str, version_id: str) -> None:
+        with self._errors(f"delete version {version_id} of {key}"):
+            with self._transaction() as connection:
+                row = connection.execute(
+                    "SELECT seq, key, blob, is_delete_marker FROM versions WHERE version_id = ?",
+                    (version_id,),
+                ).fetchone()
+                if row is None or row["key"] != key or row["is_delete_marker"]:
+                    return  # no such version of this key: a no-op
+                connection.execute("DELETE FROM versions WHERE seq = ?", (row["seq"],))
+                latest = connection.execute(
+                    "SELECT seq FROM latest WHERE key = ?", (key,)
+                ).fetchone()
+                if latest is not None and latest[0] == row["seq"]:
+                    # As on S3: the entry before it becomes current (a delete marker: the
+                    # key stays deleted).
+                    previous = connection.execute(
+                        "SELECT seq, is_delete_marker FROM versions WHERE key = ? "
+                        "ORDER BY seq DESC LIMIT 1",
+                        (key,),
+                    ).fetchone()
+                    if previous is None or previous["is_delete_marker"]:
+                        connection.execute("DELETE FROM latest WHERE key = ?", (key,))
+                    else:
+                        connection.execute(
+                            "UPDATE latest SET seq = ? WHERE key = ?", (previous["seq"], key)
+                        )
+            blob = row["blob"]
+        if blob:
+            self._collect_blob(str(blob))
+
+    def _collect_blob(self, digest: str) -> None:
+        """Remove blob ``digest`` when no version uses it (in a transaction of its own,
+        after the row's: a crash in between leaves an orphan blob, never a torn version).
+        A failure is only logged: the version is deleted already."""
+        try:
+            with self._transaction() as connection:
+                used = connection.execute(
+                    "SELECT 1 FROM versions WHERE blob = ? LIMIT 1", (digest,)
+                ).fetchone()
+                if used is None:
+                    with contextlib.suppress(FileNotFoundError):
+                        self._blob_path(digest).unlink()
+        except (OSError, sqlite3.Error) as exc:
+            self.log.warning(
+                "bookstore: the local store kept the bytes of a deleted version: %s", exc
+            )
 
     def _copy_sync(
         self,
@@ -639,6 +708,14 @@ class LocalStore(ObjectStore):
         """Write a delete marker for ``key`` (a no-op when it is missing or deleted)."""
         check_key(key)
         await self._run(self._delete_sync, key)
+
+    async def delete_version(self, key: str, version_id: str) -> None:
+        """Delete the row of that version (the previous one becomes the latest) and its
+        blob unless another version shares it; a missing version is a no-op."""
+        check_key(key)
+        if not isinstance(version_id, str) or not _encodable(version_id):
+            return
+        await self._run(self._delete_version_sync, key, version_id)
 
     async def copy(
         self,

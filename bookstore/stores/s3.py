@@ -440,6 +440,19 @@ class S3Store(ObjectStore):
         except ObjectNotFound:  # some servers answer 404 for a missing key: a no-op
             return
 
+    async def delete_version(self, key: str, version_id: str) -> None:
+        """``DeleteObject`` with ``VersionId``: that version is gone for good (S3 then
+        makes the previous version the latest).  A missing version is a no-op: AWS
+        answers 204 for it, other servers 404 (or 400 for an id they cannot parse)."""
+        check_key(key)
+        if not usable_version_id(version_id):
+            return  # no store issued such an id: nothing to delete
+        try:
+            async with self._request(key, version_id) as client:
+                await client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        except ObjectNotFound:  # VersionNotFound included
+            return
+
     async def copy(
         self,
         src_key: str,

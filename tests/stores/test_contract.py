@@ -310,3 +310,117 @@ async def test_impossible_version_ids_are_not_found(
         await store.get(key, bad_version)
     with pytest.raises(VersionNotFound):
         await store.head(key, bad_version)
+
+
+async def test_delete_version_removes_exactly_that_version(store: ObjectStore, prefix: str) -> None:
+    key = f"{prefix}/prune/a.ipynb"
+    ids = [await store.put(key, f"v{n}".encode()) for n in range(4)]
+    neighbour = await store.put(f"{prefix}/prune/a.ipynb.bak", b"v1")  # the same bytes
+
+    await store.delete_version(key, ids[1])
+
+    listed = await all_versions(store, key)
+    assert [item.version_id for item in listed] == [ids[3], ids[2], ids[0]]
+    assert [item.is_latest for item in listed] == [True, False, False]
+    with pytest.raises(VersionNotFound):
+        await store.get(key, ids[1])
+    with pytest.raises(VersionNotFound):
+        await store.head(key, ids[1])
+    with pytest.raises(VersionNotFound):
+        await store.copy(key, f"{prefix}/prune/copy.ipynb", version_id=ids[1])
+    for version_id, body in ((ids[0], b"v0"), (ids[2], b"v2"), (ids[3], b"v3")):
+        assert (await store.get(key, version_id)).body == body
+    latest = await store.get(key)
+    assert (latest.info.version_id, latest.body, latest.info.is_latest) == (ids[3], b"v3", True)
+    assert not (await store.head(key, ids[2])).is_latest
+    # A version of another key with the same bytes is untouched.
+    assert (await store.get(f"{prefix}/prune/a.ipynb.bak", neighbour)).body == b"v1"
+    keys = await store.list_keys(f"{prefix}/prune/")
+    assert [item.key for item in keys.items] == [key, f"{prefix}/prune/a.ipynb.bak"]
+
+
+async def test_delete_latest_version_makes_the_previous_one_latest(
+    store: ObjectStore, prefix: str
+) -> None:
+    key = f"{prefix}/prune/latest.ipynb"
+    first = await store.put(key, b"first")
+    second = await store.put(key, b"second")
+
+    await store.delete_version(key, second)
+
+    latest = await store.get(key)
+    assert (latest.info.version_id, latest.body, latest.info.is_latest) == (first, b"first", True)
+    assert (await store.head(key)).version_id == first
+    listed = await store.list_versions(key)
+    assert [(item.version_id, item.is_latest) for item in listed.items] == [(first, True)]
+    assert [item.key for item in (await store.list_keys(f"{prefix}/prune/")).items] == [key]
+    third = await store.put(key, b"third")
+    listed = await store.list_versions(key)
+    assert [item.version_id for item in listed.items] == [third, first]
+
+    # The last version gone: the key is gone, as if it never existed.
+    for version_id in (third, first):
+        await store.delete_version(key, version_id)
+    with pytest.raises(ObjectNotFound):
+        await store.get(key)
+    assert (await store.list_versions(key)).items == []
+    assert (await store.list_keys(f"{prefix}/prune/")).items == []
+
+
+async def test_delete_version_behind_a_delete_marker_keeps_the_key_deleted(
+    store: ObjectStore, prefix: str
+) -> None:
+    key = f"{prefix}/prune/gone.ipynb"
+    first = await store.put(key, b"one")
+    second = await store.put(key, b"two")
+    await store.delete(key)
+
+    await store.delete_version(key, second)
+
+    with pytest.raises(ObjectNotFound):
+        await store.get(key)
+    listed = await store.list_versions(key)
+    assert [(item.version_id, item.is_latest) for item in listed.items] == [(first, False)]
+    assert (await store.get(key, first)).body == b"one"
+    assert (await store.list_keys(f"{prefix}/prune/")).items == []
+
+
+async def test_delete_version_of_a_missing_version_is_a_no_op(
+    store: ObjectStore, prefix: str
+) -> None:
+    key = f"{prefix}/prune/keep.ipynb"
+    mine = await store.put(key, b"mine")
+    other = await store.put(f"{prefix}/prune/other.ipynb", b"other")
+
+    await store.delete_version(key, mine)
+    await store.delete_version(key, mine)  # deleted already
+    await store.delete_version(key, other)  # a version of another key
+    await store.delete_version(f"{prefix}/prune/never.ipynb", other)
+    for impossible in ("\ud800", "v\nx", "x" * 2000):
+        await store.delete_version(key, impossible)
+
+    assert (await store.get(f"{prefix}/prune/other.ipynb", other)).body == b"other"
+    assert (await store.list_versions(key)).items == []
+    with pytest.raises(InvalidPath):
+        await store.delete_version("", mine)
+
+
+async def test_delete_version_keeps_shared_bytes_and_survives_concurrent_puts(
+    store: ObjectStore, prefix: str
+) -> None:
+    """Identical bodies (which the embedded store keeps once) stay readable while other
+    versions with those bytes are deleted and put at the same time."""
+    key = f"{prefix}/prune/same.ipynb"
+    body = b"the same bytes"
+    old = [await store.put(key, body) for _ in range(6)]
+    results = await asyncio.gather(
+        *(store.delete_version(key, version_id) for version_id in old),
+        *(store.put(key, body) for _ in range(5)),
+    )
+    survivors = [result for result in results if isinstance(result, str)]
+    assert len(survivors) == 5
+    listed = await all_versions(store, key)
+    assert {item.version_id for item in listed} == set(survivors)
+    stored = await asyncio.gather(*(store.get(key, version_id) for version_id in survivors))
+    assert {obj.body for obj in stored} == {body}
+    assert (await store.get(key)).body == body

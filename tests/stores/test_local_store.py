@@ -586,3 +586,76 @@ def test_prefix_upper_bound() -> None:
     assert bound("\ud7ff") == "\ue000"
     assert bound("a\U0010ffff") == "b"
     assert bound("\U0010ffff\U0010ffff") is None
+
+
+# -- permanent version deletes ---------------------------------------------------------------
+
+
+async def test_delete_version_frees_a_blob_only_when_no_version_uses_it(
+    local_store: LocalStore, store_dir: Path
+) -> None:
+    body = b"shared bytes"
+    blob = store_dir / "blobs" / hashlib.sha256(body).hexdigest()[:2]
+    first = await local_store.put("a", body)
+    second = await local_store.put("b", body)
+    only = await local_store.put("a", b"only mine")
+    await local_store.delete_version("a", first)
+    assert blob_files(store_dir) != []
+    assert (await local_store.get("b", second)).body == body
+    await local_store.delete_version("b", second)
+    await local_store.delete_version("a", only)
+    assert blob_files(store_dir) == []
+    assert not any(blob.iterdir())
+    with sqlite3.connect(store_dir / "index.sqlite3") as db:
+        assert db.execute(
+            "SELECT COUNT(*) FROM versions WHERE is_delete_marker = 0"
+        ).fetchone() == (0,)
+        assert db.execute("SELECT COUNT(*) FROM latest").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("method", ["put", "put_file"])
+async def test_a_put_whose_blob_a_delete_removes_meanwhile_writes_it_again(
+    local_store: LocalStore, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """The race a prune and a save of the same bytes can run: the put finds (or writes)
+    its blob, then a delete of the last version using that blob removes it before the
+    put's row is in.  The put must notice and write the blob again."""
+    body = b"bytes a prune is deleting"
+    doomed = await local_store.put("k", body)
+    original_write, original_copy = local_store._write_blob, local_store._copy_blob
+    raced: list[bool] = []
+
+    def delete_once() -> None:
+        if not raced:
+            raced.append(True)
+            local_store._delete_version_sync("k", doomed)
+
+    def write_then_delete(digest: str, content: bytes) -> None:
+        original_write(digest, content)
+        delete_once()
+
+    def copy_then_delete(file_body: Any) -> tuple[str, str, int]:
+        copied = original_copy(file_body)
+        delete_once()
+        return copied
+
+    monkeypatch.setattr(local_store, "_write_blob", write_then_delete)
+    monkeypatch.setattr(local_store, "_copy_blob", copy_then_delete)
+    if method == "put":
+        version_id = await local_store.put("k", body)
+    else:
+        from typing import IO
+
+        from bookstore.stores.base import FileBody
+
+        def open_body() -> IO[bytes]:
+            return file.open("rb")
+
+        file = Path(local_store.settings.local_store_dir).parent / "body"
+        file.write_bytes(body)
+        version_id = await local_store.put_file("k", FileBody(open_body, len(body)))
+    assert raced == [True]
+    assert (await local_store.get("k", version_id)).body == body
+    assert [item.version_id for item in (await local_store.list_versions("k")).items] == [
+        version_id
+    ]
