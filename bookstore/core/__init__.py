@@ -10,7 +10,8 @@ Each room works on a started :class:`~bookstore.stores.base.ObjectStore`:
 * :mod:`.catalog`: everything published;
 * :mod:`.publish`: publish, describe and unpublish notebooks;
 * :mod:`.clone`: where clones come from (the store, a folder of the server);
-* :mod:`.restore`: write a version back over the workspace file.
+* :mod:`.restore`: write a version back over the workspace file;
+* :mod:`.retention`: which versions a policy keeps, and pruning the others for good.
 
 The Jupyter server (:mod:`bookstore.server`) and the tools without one
 (:mod:`bookstore.standalone`) adapt these; nothing here imports tornado,

@@ -22,6 +22,7 @@ from ..stores.base import ObjectStore
 from .checkpoints import BookstoreCheckpoints
 from .contents_manager import BookstoreContentsArchiver
 from .events import ContentsEventListener
+from .retention import RetentionPass
 from .routes import ROUTES
 from .saves import SaveRecorder
 from .services import SERVICES_KEY, BookstoreServices
@@ -48,6 +49,8 @@ class BookstoreApp(ExtensionApp):
     bookstore_settings: BookstoreSettings
     services: BookstoreServices
     run_settings: BookstoreRuns
+    #: The background retention pass (None: ``retention_interval`` is 0).
+    retention: RetentionPass | None = None
 
     def initialize_settings(self) -> None:
         """Create the settings, the services (the store not yet started) and the
@@ -180,9 +183,30 @@ class BookstoreApp(ExtensionApp):
         if self.services.archiver is not None:
             await self.services.archiver.start()
         await self.services.start_runs()
+        self._start_retention()
+
+    def _start_retention(self) -> None:
+        """Start the background retention pass when ``retention_interval`` asks for one."""
+        settings = self.bookstore_settings
+        if settings.retention_interval <= 0:
+            return
+        if not settings.retention:
+            self.log.warning(
+                "bookstore: BookstoreSettings.retention_interval is set but retention is "
+                "empty: no retention pass runs"
+            )
+            return
+        self.retention = RetentionPass(
+            self.services, settings.retention_interval, self.run_settings.database_url, self.log
+        )
+        self.retention.start()
+        self.log.info("bookstore: a retention pass runs every %g s", settings.retention_interval)
 
     async def stop_extension(self) -> None:
-        """Let pending archives finish briefly, then close the store."""
+        """Stop the retention pass, let pending archives finish briefly, then close the
+        store."""
+        if self.retention is not None:
+            await self.retention.stop()
         if self.services.archiver is not None:
             await self.services.archiver.stop(self.bookstore_settings.archive_shutdown_timeout)
         await self.services.close(self.bookstore_settings.archive_shutdown_timeout)

@@ -575,6 +575,31 @@ class RunDB:
             )
             return [_row(row) for row in rows]
 
+    def versions_in_use(self) -> set[tuple[str, str]]:
+        """``(key, version id)`` of every stored version a run or schedule names: what
+        each run ran and wrote, and the version a schedule pins (retention keeps them)."""
+        found: set[tuple[str, str]] = set()
+        with self._begin() as conn:
+            for key, version in conn.execute(
+                sa.select(runs.c.source_key, runs.c.version_id).where(
+                    runs.c.version_id.is_not(None)
+                )
+            ):
+                found.add((key, version))
+            for key, version in conn.execute(
+                sa.select(runs.c.output_key, runs.c.output_version_id).where(
+                    runs.c.output_version_id.is_not(None)
+                )
+            ):
+                found.add((key, version))
+            for key, version in conn.execute(
+                sa.select(schedules.c.source_key, schedules.c.version_id).where(
+                    schedules.c.version_id.is_not(None)
+                )
+            ):
+                found.add((key, version))
+        return found
+
     # -- schedules ----------------------------------------------------------------------
 
     def create_schedule(self, row: Mapping[str, Any]) -> dict[str, Any]:
