@@ -16,6 +16,8 @@ server and the tools without one to apply beneath their own configuration.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,8 +39,8 @@ from traitlets import (
 )
 from traitlets.config import Application, Config, LoggingConfigurable
 
-from .errors import NotAllowed
-from .keys import published_key_prefix, server_username, workspace_key_prefix
+from .errors import InvalidPath, NotAllowed
+from .keys import normalize_path, published_key_prefix, server_username, workspace_key_prefix
 from .tokens import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
@@ -47,9 +49,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_VARS",
     "LEGACY_CONFIG_FILE",
+    "RETENTION_DEFAULTS",
     "BookstoreRuns",
     "BookstoreSettings",
     "LegacySettings",
+    "check_retention",
     "load_legacy_settings",
     "validate_bookstore",
 ]
@@ -173,6 +177,15 @@ class BookstoreSettings(LoggingConfigurable):
         a server outside JupyterHub the user it runs for.""",
     ).tag(config=True)
 
+    annotations_prefix = Unicode(
+        "bookstore-annotations",
+        help="""Key prefix of the names, descriptions and pins of versions: one JSON
+        index object per notebook, ``{annotations_prefix}/{key}.json`` (``key``: the
+        notebook's workspace or published key), in the same store. It must not lie inside
+        ``workspace_prefix`` or ``published_prefix``. Empty: versions cannot be named or
+        pinned (their listings carry no names).""",
+    ).tag(config=True)
+
     fs_cloning_basedir = Unicode(
         "",
         help="""Absolute path of a directory whose files may be cloned into the workspace
@@ -245,10 +258,47 @@ class BookstoreSettings(LoggingConfigurable):
         without the new version id; the save itself is kept and archived later.""",
     ).tag(config=True)
 
+    diff_cache_mb = Integer(
+        64,
+        help="""Megabytes of recent diff replies the server keeps in memory (at most 256
+        replies), so asking for the same diff again is not computed again: keyed by the
+        versions' ids, the workspace file by the hash of its bytes, and the options.
+        0 turns the cache off.""",
+    ).tag(config=True)
+
     archive_shutdown_timeout = Float(
         5.0,
         help="""Seconds a stopping server waits for pending archives; what is left stays
         in the spool and is archived at the next start.""",
+    ).tag(config=True)
+
+    retention = Dict(
+        default_value={},
+        help="""Retention policies, by path prefix: ``{prefix: policy}``. A prefix is a
+        folder or file of the workspace (relative, whole path segments: ``reports`` covers
+        ``reports/a.ipynb``, not ``reports-old/a.ipynb``; ``""`` covers every file); a file
+        follows the policy of its longest matching prefix, and a file no prefix covers keeps
+        every version. A policy is a dict of: ``keep_all_days`` (every version younger than
+        this many days is kept; default 7; null: every version forever), ``hourly_days``
+        (then the newest version of each hour, UTC, up to this age; default 30; null:
+        forever), ``daily_days`` (then the newest version of each day, UTC, up to this age;
+        older ones go; default null: forever), ``max_versions`` (at most this many versions
+        of a file stay, newest first, after the rules above; protected versions count and
+        always stay; default null: no cap). Ages are in days and may be fractions. Never
+        deleted: pinned and named versions, versions published (the same bytes as a
+        version of a published notebook), the inputs and outputs of runs, rename lineage,
+        the latest version of each file and saves not archived yet. Applied by
+        ``jupyter bookstore prune`` (``--dry-run`` shows what would go) and, with
+        ``retention_interval``, by the server. Empty (the default): keep everything, e.g.
+        ``{"": {"keep_all_days": 7, "hourly_days": 30, "max_versions": 500}}``.""",
+    ).tag(config=True)
+
+    retention_interval = Float(
+        0.0,
+        help="""Seconds between two retention passes of the server over its user's
+        workspace (each applies ``retention`` and writes one ``prune`` audit event when it
+        deleted something; one log line per pass). 0 (the default): no background pass;
+        prune with ``jupyter bookstore prune``.""",
     ).tag(config=True)
 
     @default("s3_access_key_id")
@@ -287,6 +337,19 @@ class BookstoreSettings(LoggingConfigurable):
         value = float(proposal["value"])
         if not value >= 0:
             raise TraitError(f"checkpoint_timeout must be 0 or more seconds, not {value}")
+        return value
+
+    @validate("retention")
+    def _validate_retention(self, proposal: Any) -> dict[str, dict[str, float | int | None]]:
+        return check_retention(proposal["value"])
+
+    @validate("retention_interval")
+    def _validate_retention_interval(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not (value >= 0 and math.isfinite(value)):
+            raise TraitError(
+                f"retention_interval must be 0 (off) or a number of seconds, not {value}"
+            )
         return value
 
     @validate("max_threads")
@@ -501,6 +564,77 @@ class BookstoreRuns(LoggingConfigurable):
         if value not in {"none", "starttls", "ssl"}:
             raise TraitError(f"smtp_security must be none, starttls or ssl, not {value!r}")
         return value
+
+
+#: The settings of one retention policy (``BookstoreSettings.retention``), with defaults.
+RETENTION_DEFAULTS: dict[str, float | int | None] = {
+    "keep_all_days": 7.0,
+    "hourly_days": 30.0,
+    "daily_days": None,
+    "max_versions": None,
+}
+_WINDOWS = ("keep_all_days", "hourly_days", "daily_days")
+
+
+def check_retention(value: Any) -> dict[str, dict[str, float | int | None]]:
+    """``BookstoreSettings.retention`` checked and completed: ``{normalised prefix: {every
+    setting of :data:`RETENTION_DEFAULTS`}}``; :class:`TraitError` saying what to fix."""
+    if not isinstance(value, dict):
+        raise TraitError(f"retention must be a dict {{path prefix: policy}}, {_EXAMPLE}")
+    checked: dict[str, dict[str, float | int | None]] = {}
+    for prefix, policy in value.items():
+        try:
+            normalized = normalize_path(prefix, what="retention prefix")
+        except InvalidPath as exc:
+            raise TraitError(
+                f"retention: {exc} A prefix is a folder or file relative to the workspace "
+                "('' for every file)."
+            ) from None
+        if normalized in checked:
+            raise TraitError(f"retention: two prefixes name {normalized!r}; give one policy")
+        checked[normalized] = _check_policy(f"retention[{prefix!r}]", policy)
+    return checked
+
+
+_EXAMPLE = "e.g. {'': {'keep_all_days': 7, 'hourly_days': 30}}"
+
+
+def _check_policy(where: str, policy: Any) -> dict[str, float | int | None]:
+    """One retention policy, checked and completed with the defaults."""
+    if not isinstance(policy, dict):
+        raise TraitError(f"{where} must be a dict of {', '.join(RETENTION_DEFAULTS)}, {_EXAMPLE}")
+    unknown = sorted(str(name) for name in policy if name not in RETENTION_DEFAULTS)
+    if unknown:
+        raise TraitError(
+            f"{where}: unknown setting(s) {', '.join(map(repr, unknown))}; a policy "
+            f"takes {', '.join(RETENTION_DEFAULTS)}"
+        )
+    filled = {**RETENTION_DEFAULTS, **policy}
+    for name in _WINDOWS:
+        days = filled[name]
+        if days is None:
+            continue
+        if isinstance(days, bool) or not isinstance(days, (int, float)):
+            raise TraitError(f"{where}: {name} must be a number of days or null, not {days!r}")
+        if not (math.isfinite(days) and days >= 0):
+            raise TraitError(f"{where}: {name} must be 0 or more days (null: forever)")
+        filled[name] = float(days)
+    cap = filled["max_versions"]
+    if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 1):
+        raise TraitError(
+            f"{where}: max_versions must be a whole number, 1 or more (null: no cap), not {cap!r}"
+        )
+    for earlier, later in itertools.pairwise(_WINDOWS):
+        start, end = filled[earlier], filled[later]
+        if start is None:
+            break  # kept forever from here: the later windows never apply
+        if end is not None and end < start:
+            raise TraitError(
+                f"{where}: {later} ({end:g}) is shorter than {earlier} ({start:g}); each "
+                f"window starts where the one before ends, so {later} must be at least "
+                f"{start:g}"
+            )
+    return filled
 
 
 def _usable(prefix: Callable[[], str]) -> bool:

@@ -12,9 +12,11 @@ server extension has:
   local store when no ``s3_bucket`` is set;
 * the same keys: the workspace and published areas of
   :class:`~bookstore.core.areas.StoreAreas`;
-* the same workspace: the server's ``ServerApp.root_dir`` (else the current directory),
-  whose files it writes the way Jupyter does (atomically) and archives the way the server
-  does, so a restore or a clone made here is a version like one made in JupyterLab.
+* the same workspace: the server's ``ServerApp.root_dir`` (else the nearest folder
+  above the current directory that a server left its archive spool for, else the
+  current directory), whose files it writes the way Jupyter does (atomically) and
+  archives the way the server does, so a restore or a clone made here is a version like
+  one made in JupyterLab.
 
 :class:`LoopThread` runs these coroutines for synchronous callers (papermill) on one
 private event loop, so a whole run shares one store client.
@@ -81,12 +83,55 @@ def _configured_root_dir(config: Config) -> str:
     return ""
 
 
+def _root_dir(given: str | None, config: Config, settings: BookstoreSettings) -> tuple[str, str]:
+    """The workspace root and where it came from: ``--root-dir``, else
+    ``ServerApp.root_dir`` (or ``notebook_dir``), else the nearest folder holding the
+    current directory that a server on it left an archive spool for, else the current
+    directory."""
+    if given:
+        return given, "--root-dir"
+    configured = _configured_root_dir(config)
+    if configured:
+        return configured, "ServerApp.root_dir"
+    found = _root_with_a_spool(settings)
+    if found is not None:
+        return found, "the archive spool of a server started there"
+    return os.getcwd(), "the current directory"
+
+
+def _root_with_a_spool(settings: BookstoreSettings) -> str | None:
+    """The nearest folder from the current directory up whose default archive spool
+    exists (a server ran with it as its root): each folder as the shell names it
+    (``PWD``, symlinks kept, as a server started there keys its spool), then resolved.
+    None when ``archive_spool_dir`` is set (spools are then not by root)."""
+    if settings.archive_spool_dir:
+        return None
+    cwd = Path(os.getcwd())
+    shell = os.environ.get("PWD", "")
+    names = [cwd]
+    try:
+        if shell and os.path.isabs(shell) and os.path.samefile(shell, cwd):
+            names.insert(0, Path(os.path.abspath(shell)))
+    except OSError:
+        pass
+    for depth in range(len(cwd.parts)):
+        for name in names:
+            if depth >= len(name.parts):
+                continue
+            folder = name.parents[depth - 1] if depth else name
+            if os.path.isdir(default_spool_dir(str(folder))):
+                return str(folder)
+    return None
+
+
 class StandaloneBookstore:
     """The configured store, its areas and the workspace folder, with no server.
 
     Use it as an async context manager (the store is started on first use and closed on
-    exit).  ``root_dir`` overrides ``ServerApp.root_dir``; relative workspace paths are
-    relative to it.
+    exit).  ``root_dir`` overrides ``ServerApp.root_dir``; without either, the root is
+    the nearest folder above the current directory that a server on it left an archive
+    spool for, else the current directory (:attr:`root_source` says which).  Workspace
+    paths are local paths (relative to the current directory) inside it.
 
     ``as_user`` acts for that user: their workspace prefix, and only the keys their
     ``clone_allowed_prefixes`` allow may be read by name (:meth:`check_read`).  The same
@@ -104,9 +149,9 @@ class StandaloneBookstore:
     ) -> None:
         self.config = load_config() if config is None else config
         self.settings = BookstoreSettings(config=self.config, **settings)
-        root = os.path.expanduser(root_dir or _configured_root_dir(self.config) or os.getcwd())
+        root, self.root_source = _root_dir(root_dir, self.config, self.settings)
         # Made absolute with its symlinks kept, as the server does (its spool is keyed by it).
-        self.root_dir = Path(os.path.abspath(root))
+        self.root_dir = Path(os.path.abspath(os.path.expanduser(root)))
         self.store: ObjectStore = self.settings.make_store()
         self.as_user = as_user or None
         self.areas = StoreAreas(

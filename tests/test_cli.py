@@ -150,9 +150,13 @@ class CLI:
         return self.with_bookstore(work)
 
     def versions(self, path: str, *extra: str) -> list[str]:
-        """The version ids ``versions --json --all`` lists, newest first."""
-        listing = self("versions", path, "--json", "--all", *extra).json()
-        return [item["id"] for item in listing["versions"]]
+        """The version ids ``versions --json --all`` lists, newest first (``[]`` when the
+        file has none: exit 3, with a message naming it)."""
+        run = self("versions", path, "--json", "--all", *extra)
+        if run.code == 3:
+            run.failed(3, "has no versions" if "--published" not in extra else "never published")
+            return []
+        return [item["id"] for item in run.json()["versions"]]
 
     def environment(self, **extra: str) -> dict[str, str]:
         """The process environment for running the real executable."""
@@ -400,7 +404,7 @@ def test_publish_errors(cli: CLI) -> None:
         4, "published_prefix"
     )
     # Nothing was published.
-    assert cli("versions", "--published", "nb.ipynb").ok().out == "nb.ipynb: no versions\n"
+    cli("versions", "--published", "nb.ipynb").failed(3, "'nb.ipynb' was never published")
 
 
 # -- versions ----------------------------------------------------------------------------
@@ -457,8 +461,12 @@ def test_versions(cli: CLI) -> None:
     assert cli.versions("pub.ipynb", "--published") == published[::-1]
     assert cli.versions("pub.ipynb") == []
 
-    assert cli("versions", "unknown.ipynb").ok().out == "unknown.ipynb: no versions\n"
-    assert cli("versions", "unknown.ipynb", "--json").json()["versions"] == []
+    # No versions: exit 3 (as show and diff), naming the file looked for and the root.
+    cli("versions", "unknown.ipynb").failed(
+        3, "'unknown.ipynb' has no versions", str(cli.root / "unknown.ipynb"), "ServerApp.root_dir"
+    )
+    cli("versions", "unknown.ipynb", "--json").failed(3, "unknown.ipynb")
+    cli("versions", "--published", "unknown.ipynb").failed(3, "never published")
     cli("versions", "../outside.ipynb").failed(2, "outside the workspace root")
     cli("versions", "--published", "../outside.ipynb").failed(2)
     cli("versions", ".").failed(2, "folder")

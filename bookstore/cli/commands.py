@@ -15,11 +15,21 @@ from typing import Any, TextIO
 
 from .._version import __version__
 from ..core.access import Actor, check_may_read_audit
+from ..core.annotations import check_changes
 from ..core.areas import AREAS
 from ..core.audit import AuditEvent
 from ..core.clone import CloneRequest
-from ..core.diff import CURRENT, LATEST, DiffSide, diff_refs, diff_summary, diff_versions
+from ..core.diff import (
+    CURRENT,
+    LATEST,
+    DiffOptions,
+    DiffSide,
+    diff_refs,
+    diff_summary,
+    diff_versions,
+)
 from ..core.history import VersionItem, contents_model
+from ..core.history_search import SearchHit, search_versions
 from ..core.publish import PublishRequest
 from ..core.restore import Written, restore
 from ..errors import BookstoreError, InvalidPath, NotAllowed
@@ -35,7 +45,15 @@ from .exits import (
     EXIT_USAGE,
     CommandError,
 )
-from .output import format_size, format_time, print_json, print_table, progress, shown_path
+from .output import (
+    format_size,
+    format_time,
+    print_json,
+    print_table,
+    progress,
+    shown_path,
+    with_names,
+)
 
 __all__ = ["Command"]
 
@@ -120,14 +138,20 @@ class Command:
         args = self.args
         path = self.area_path(args.path)
         history = await self.bookstore.areas.history(self.area())
+        if getattr(args, "search", None) is not None:
+            return await self._search(history, path)
         items: list[VersionItem] = []
         token = args.page_token
         while True:
-            page = await history.list_versions(path, limit=args.limit, token=token)
+            page = await history.list_versions(
+                path, limit=args.limit, token=token, named=getattr(args, "named", False)
+            )
             items.extend(page.items)
             token = page.next_token
             if not args.all or token is None:
                 break
+        if not items and args.page_token is None and not getattr(args, "named", False):
+            raise CommandError(self._no_versions(history, path), EXIT_NOT_FOUND)
         if self.as_json:
             print_json(
                 {
@@ -153,15 +177,87 @@ class Command:
                         for label, applies in (
                             ("latest", item.is_latest),
                             ("pending", item.pending),
+                            ("pinned", item.pinned),
                         )
                         if applies
                     ),
                     item.path if item.path != path else "",
                 ]
             )
-        print_table(rows, self.out)
+        print_table(with_names(rows, items), self.out)
         if token is not None:
             self.out.write(f"(more: --page-token {token}, or --all)\n")
+        return EXIT_OK
+
+    def _no_versions(self, history: Any, path: str) -> str:
+        """Which file has no versions, and where it was looked for."""
+        key = history.key_for(path)
+        if self.area() == "published":
+            return f"{path!r} was never published (no versions of key {key!r})."
+        bookstore = self.bookstore
+        return (
+            f"{path!r} has no versions: nothing was archived for {self.args.path!r} "
+            f"(workspace file {str(bookstore.local_path(path))!r}, key {key!r}; workspace "
+            f"root {str(bookstore.root_dir)!r}, from {bookstore.root_source}; another root: "
+            "--root-dir)."
+        )
+
+    async def _search(self, history: Any, path: str) -> int:
+        """``versions PATH --search TEXT``: the versions whose cells contain TEXT."""
+        args = self.args
+        hits: list[SearchHit] = []
+        token = args.page_token
+        scanned = skipped = 0
+        while True:
+            found = await search_versions(
+                history,
+                path,
+                args.search,
+                limit=args.limit,
+                token=token,
+                named=getattr(args, "named", False),
+            )
+            hits.extend(found.hits)
+            scanned += found.scanned
+            skipped += found.skipped
+            token = found.next_token
+            if not args.all or token is None:
+                break
+        if scanned == 0 and args.page_token is None:
+            raise CommandError(self._no_versions(history, path), EXIT_NOT_FOUND)
+        if self.as_json:
+            document = found.to_dict(path)
+            document["versions"] = [hit.to_dict() for hit in hits]
+            document["search"].update(scanned=scanned, skipped=skipped)
+            print_json(document, self.out)
+            return EXIT_OK
+        plural = "s" if scanned != 1 else ""
+        if args.page_token is not None:
+            where = f"{scanned} more version{plural}"
+        elif token is None:
+            where = f"all {scanned} version{plural}" if scanned != 1 else "its 1 version"
+        else:
+            where = f"the {scanned} newest versions"
+        if not hits:
+            self.out.write(f"{path}: {args.search!r} is in none of {where}\n")
+        else:
+            rows = [["VERSION", "SAVED", "SIZE", "CELL", "MATCH"]]
+            for hit in hits:
+                for n, match in enumerate(hit.matches):
+                    first = n == 0
+                    rows.append(
+                        [
+                            hit.item.id if first else "",
+                            format_time(hit.item.last_modified) if first else "",
+                            format_size(hit.item.size) if first else "",
+                            f"{match['cell']} {match['cell_type']}",
+                            match["snippet"],
+                        ]
+                    )
+            print_table(rows, self.out)
+            self.out.write(f"({len(hits)} of {where} contain {args.search!r})\n")
+        if token is not None:
+            self.out.write(f"(search on: --page-token {token}, or --all)\n")
         return EXIT_OK
 
     # -- show -----------------------------------------------------------------------------
@@ -191,16 +287,20 @@ class Command:
         args = self.args
         path = self.area_path(args.path)
         base_ref, remote_ref = diff_refs(self.area(), path, args.base, args.remote)
+        options = DiffOptions.parse(",".join(args.hide or []), args.only)
         history = await self.bookstore.areas.history(self.area())
-        result = await diff_versions(history, path, base_ref, remote_ref, self._current)
+        result = await diff_versions(
+            history, path, base_ref, remote_ref, self._current, options=options
+        )
         base, remote = _label(result.base), _label(result.remote)
         if self.as_json:
             print_json(result.to_dict(path, content=False), self.out)
         elif not result.diff:
-            self.out.write(f"{path}: no changes between {base} and {remote}\n")
+            shown = _shown_parts(options)
+            self.out.write(f"{path}: no changes{shown} between {base} and {remote}\n")
         else:
             self._pretty_diff(path, base, remote, result.base_notebook, result.diff)
-            self.out.write(f"\n{diff_summary(result.diff)['text']}\n")
+            self.out.write(f"\n{diff_summary(result.diff)['text']}{_shown_parts(options)}\n")
         if args.exit_code and result.diff:
             return EXIT_DIFFERENT
         return EXIT_OK
@@ -279,6 +379,64 @@ class Command:
             )
         new_version = await bookstore.write_workspace_file(path, body, overwrite=True)
         return Written("archived" if archived else "off", version_id=new_version)
+
+    # -- names and pins ---------------------------------------------------------------------
+
+    async def name(self) -> int:
+        args = self.args
+        if args.clear and args.text is not None:
+            raise CommandError('Give a name ("sent to review") or --clear, not both.', EXIT_USAGE)
+        changes: dict[str, Any] = {}
+        if args.clear or args.text is not None:
+            changes["name"] = None if args.clear else args.text
+        if args.description is not None:
+            changes["description"] = args.description
+        if not changes:
+            raise CommandError(
+                'Give the name, e.g. "sent to review" (--clear removes it, --description '
+                "describes the version).",
+                EXIT_USAGE,
+            )
+        return await self._annotate(changes)
+
+    async def pin(self) -> int:
+        return await self._annotate({"pinned": True})
+
+    async def unpin(self) -> int:
+        return await self._annotate({"pinned": False})
+
+    async def _annotate(self, changes: dict[str, Any]) -> int:
+        """Apply ``changes`` to the note of version ``VERSION`` of ``PATH``, audited."""
+        bookstore = self.bookstore
+        path = bookstore.workspace_path(self.args.path)
+        check_changes(changes)  # bad input is refused before anything is read
+        history = await bookstore.areas.history("workspace")
+        key = s3_key(bookstore.areas.workspace_prefix(), path)
+        async with self.audited(
+            "annotate", key=key, version_id=self.args.version, path=path
+        ) as record:
+            await bookstore.areas.annotations()  # refused, naming the setting, when off
+            item = await history.annotate(
+                path, self.args.version, changes, bookstore.actor.username
+            )
+            record["version_id"] = item.id
+            record["result"] = {
+                "name": item.name,
+                "description": item.description,
+                "pinned": item.pinned,
+            }
+        if self.as_json:
+            print_json(item.to_dict(), self.out)
+            return EXIT_OK
+        what = [f"named {item.name!r}" if item.name else "unnamed"]
+        if item.description:
+            what.append("described")
+        what.append("pinned" if item.pinned else "not pinned")
+        self.out.write(
+            f"Version {item.id} of {path} ({format_time(item.last_modified)}) is now "
+            f"{', '.join(what)}\n"
+        )
+        return EXIT_OK
 
     # -- publish ----------------------------------------------------------------------------
 
@@ -414,9 +572,98 @@ class Command:
             self.out.write(f"(more: --page-token {token}, or --all)\n")
         return EXIT_OK
 
+    # -- prune ------------------------------------------------------------------------
+
+    async def prune(self) -> int:
+        from ..config import BookstoreRuns
+        from ..core.archive import Spool
+        from ..core.retention import DROP_REASONS, pruner_for, run_versions_reader
+
+        args = self.args
+        bookstore = self.bookstore
+        prefix = self._prune_prefix(args.prefix)
+        runs_url = BookstoreRuns(config=bookstore.config).database_url
+        pruner = await pruner_for(
+            bookstore.areas,
+            run_versions=run_versions_reader(runs_url),
+            record=bookstore.record,
+            pending=Spool(bookstore.spool_dir()),
+            user=bookstore.actor.username,
+        )
+        with progress(f"pruning {prefix or 'the workspace'}", self.show_progress):
+            report = await pruner.run(prefix, dry_run=args.dry_run)
+        if self.as_json:
+            print_json(report.to_dict(), self.out)
+        else:
+            listed = report.dropped if args.dry_run else report.deleted
+            if listed:
+                rows = [["PATH", "VERSION", "SAVED", "SIZE", "WHY"]]
+                rows += [
+                    [
+                        item.path,
+                        item.version_id,
+                        format_time(item.last_modified),
+                        format_size(item.size),
+                        DROP_REASONS.get(item.reason, item.reason),
+                    ]
+                    for item in listed
+                ]
+                print_table(rows, self.out)
+            files = _count(report.files, "file")
+            kept = f"{_count(report.kept, 'version')} stay{'s' * (report.kept == 1)}"
+            if args.dry_run:
+                self.out.write(
+                    f"Would delete {_count(len(report.dropped), 'version')} "
+                    f"({_bytes(report.dropped_bytes)}) of {files}; {kept} "
+                    "(dry run: nothing was deleted).\n"
+                )
+            else:
+                self.out.write(
+                    f"Deleted {_count(len(report.deleted), 'version')} "
+                    f"({_bytes(report.deleted_bytes)}) of {files}; {kept}.\n"
+                )
+        if report.failed:
+            item, error = report.failed[0]
+            raise CommandError(
+                f"{len(report.failed)} versions could not be deleted (first: {item.path} "
+                f"version {item.version_id}: {error}); run prune again",
+                EXIT_UNAVAILABLE,
+            )
+        return EXIT_OK
+
+    def _prune_prefix(self, given: str | None) -> str:
+        """PATH-PREFIX as a workspace path (``""``: the whole workspace, also when it names
+        the workspace root)."""
+        if not given:
+            return ""
+        root = self.bookstore.root_dir
+        local = Path(_absolute(given))
+        if local in (root, root.resolve()) or local.resolve() == root.resolve():
+            return ""
+        return self.bookstore.workspace_path(given)
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 version``, ``3 versions``."""
+    return f"{number} {noun}{'s' * (number != 1)}"
+
+
+def _bytes(size: int) -> str:
+    """``1,234 bytes (1.2 KB)``."""
+    return f"{size:,} bytes ({format_size(size)})" if size >= 1000 else f"{size} bytes"
+
 
 def _absolute(path: str) -> str:
     return os.path.abspath(os.path.expanduser(path))
+
+
+def _shown_parts(options: DiffOptions) -> str:
+    """`` (outputs only)`` or `` (metadata, outputs hidden)``: what a diff leaves out."""
+    if options.only is not None:
+        return f" ({options.only} only)"
+    if options.hide:
+        return f" ({', '.join(sorted(options.hide))} hidden)"
+    return ""
 
 
 def _label(reference: dict[str, Any]) -> str:

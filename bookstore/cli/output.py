@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TextIO
@@ -23,6 +23,7 @@ __all__ = [
     "print_table",
     "progress",
     "shown_path",
+    "with_names",
 ]
 
 #: Transfers shorter than this (seconds) show no progress bar.
@@ -55,6 +56,15 @@ def print_table(rows: list[list[str]], out: TextIO) -> None:
     for row in rows:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
         out.write("  ".join(cells).rstrip() + "\n")
+
+
+def with_names(rows: list[list[str]], items: Sequence[Any]) -> list[list[str]]:
+    """A table of versions (a header row, then one row per item of ``items``) with a
+    ``NAME`` column when one of them is named."""
+    if not any(getattr(item, "name", None) for item in items):
+        return rows
+    named = [[*row, item.name or ""] for row, item in zip(rows[1:], items, strict=True)]
+    return [[*rows[0], "NAME"], *named]
 
 
 def print_json(document: Any, out: TextIO) -> None:

@@ -13,6 +13,7 @@ from .._version import __version__
 from ..config import BookstoreRuns, BookstoreSettings
 from ..core.audit import ACTIONS
 from ..core.diff import LATEST
+from ..core.diff_filter import HIDE_PARTS, ONLY_PARTS
 from .commands import Command
 from .exits import EXIT_CODES, EXIT_USAGE, CommandError
 from .runs import add_run_commands
@@ -105,6 +106,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.set_defaults(run=Command.diff)
 
+    _add_write_commands(commands, common)
+    _add_history_options(versions, diff)
+    _add_annotate(commands, common, versions)
+    _add_audit(commands, common)
+    _add_prune(commands, common)
+    add_run_commands(commands, common)
+    return parser
+
+
+def _add_write_commands(commands: Any, common: _Parser) -> None:
+    """``restore``, ``publish`` and ``clone``: the commands that write."""
     restore = commands.add_parser(
         "restore",
         parents=[common],
@@ -143,9 +155,27 @@ def build_parser() -> argparse.ArgumentParser:
     clone.add_argument("-o", "--output", metavar="TARGET", help="the file to write")
     clone.add_argument("--force", action="store_true", help="overwrite TARGET if it exists")
     clone.set_defaults(run=Command.clone)
-    _add_audit(commands, common)
-    add_run_commands(commands, common)
-    return parser
+
+
+def _add_history_options(versions: argparse.ArgumentParser, diff: argparse.ArgumentParser) -> None:
+    """``versions --search TEXT``, ``diff --hide PARTS --only outputs``."""
+    versions.add_argument(
+        "--search",
+        metavar="TEXT",
+        help="only the versions whose cells' source or text outputs contain TEXT "
+        "(case-insensitive; 200 versions scanned per page, --all scans everything)",
+    )
+    diff.add_argument(
+        "--hide",
+        metavar="PARTS",
+        action="append",
+        help=f"leave these out of the diff, comma-separated: {', '.join(HIDE_PARTS)}",
+    )
+    diff.add_argument(
+        "--only",
+        choices=ONLY_PARTS,
+        help="only the outputs' changes (not with --hide outputs)",
+    )
 
 
 def _common_options() -> _Parser:
@@ -157,7 +187,8 @@ def _common_options() -> _Parser:
     )
     common.add_argument(
         "--root-dir",
-        help="the workspace root (default: ServerApp.root_dir, else the current directory)",
+        help="the workspace root (default: ServerApp.root_dir, else the nearest folder up "
+        "from here that a server was started in, else the current directory)",
     )
     common.add_argument(
         "--as-user",
@@ -166,6 +197,30 @@ def _common_options() -> _Parser:
         "their publications (default: JUPYTERHUB_USER, else the OS user)",
     )
     return common
+
+
+def _add_annotate(commands: Any, common: _Parser, versions: argparse.ArgumentParser) -> None:
+    """``jupyter bookstore name``, ``pin`` and ``unpin``; ``versions --named``."""
+    versions.add_argument(
+        "--named", action="store_true", help="only the versions that are named or pinned"
+    )
+    name = commands.add_parser(
+        "name", parents=[common], help="name (and describe) a version of a workspace file"
+    )
+    name.add_argument("path", metavar="PATH", help="a workspace file (local path)")
+    name.add_argument("version", metavar="VERSION", help="a version id, as `versions` lists it")
+    name.add_argument("text", metavar="NAME", nargs="?", help='the name, e.g. "sent to review"')
+    name.add_argument("--description", metavar="TEXT", help='a description ("" removes it)')
+    name.add_argument("--clear", action="store_true", help="remove the name")
+    name.set_defaults(run=Command.name)
+    for command, run, does in (
+        ("pin", Command.pin, "pin a version: retention keeps it forever"),
+        ("unpin", Command.unpin, "unpin a version"),
+    ):
+        sub = commands.add_parser(command, parents=[common], help=does)
+        sub.add_argument("path", metavar="PATH", help="a workspace file (local path)")
+        sub.add_argument("version", metavar="VERSION", help="a version id")
+        sub.set_defaults(run=run)
 
 
 def _add_audit(commands: Any, common: _Parser) -> None:
@@ -181,6 +236,29 @@ def _add_audit(commands: Any, common: _Parser) -> None:
     audit.add_argument("--page-token", help="continue a listing (printed after a page)")
     audit.add_argument("--all", action="store_true", help="every event, all pages")
     audit.set_defaults(run=Command.audit)
+
+
+def _add_prune(commands: Any, common: _Parser) -> None:
+    """``jupyter bookstore prune``."""
+    prune = commands.add_parser(
+        "prune",
+        parents=[common],
+        help="delete the versions BookstoreSettings.retention lets go, for good",
+        description="Apply BookstoreSettings.retention to the workspace: every version the "
+        "policies let go is deleted for good (pinned, named, published, run, latest and "
+        "pending versions never are). Try --dry-run first.",
+    )
+    prune.add_argument(
+        "prefix",
+        metavar="PATH-PREFIX",
+        nargs="?",
+        help="only files in this folder (or this file), a local path (default: the whole "
+        "workspace)",
+    )
+    prune.add_argument(
+        "--dry-run", action="store_true", help="only list what would be deleted, and its size"
+    )
+    prune.set_defaults(run=Command.prune)
 
 
 def _limit(value: str) -> int:

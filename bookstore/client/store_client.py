@@ -9,6 +9,9 @@
     versions = client.versions(limit=10)    # its newest archived versions
     client.diff(base=versions[1]["id"])     # what changed since then
     client.restore(versions[1]["id"])       # make the file that version again
+    client.name_version(None, versions[0]["id"], "sent to review")  # name the newest
+    client.pin_version(None, versions[0]["id"])                     # keep it forever
+    client.versions(named=True)             # only the named and pinned versions
 
 Outside a kernel, or when the kernel's notebook cannot be told apart, name things
 explicitly: ``BookstoreClient(server_url="http://127.0.0.1:8888/", token="...",
@@ -135,14 +138,17 @@ class BookstoreClient(CurrentNotebookClient):
         limit: int | None = None,
         *,
         page_size: int | None = None,
+        named: bool = False,
     ) -> list[dict[str, Any]]:
         """The archived versions of the file, newest first (every page, or the newest
-        ``limit``).
+        ``limit``); with ``named``, only the versions that are named or pinned.
 
-        Each is ``{"id", "last_modified", "size", "is_latest", "path", "etag"}`` (``path``
-        is the name the version was saved under, which differs after a rename; ``etag`` the
-        store's content hash, the MD5 hex of the bytes). ``page_size``
-        (1 to 1000) is how many the server sends at once.
+        Each is ``{"id", "last_modified", "size", "is_latest", "path", "etag", "pending",
+        "name", "description", "pinned", "named_by"}`` (``path`` is the name the version
+        was saved under, which differs after a rename; ``etag`` the store's content hash,
+        the MD5 hex of the bytes; ``name``, ``description`` and ``named_by`` are ``None``
+        unless the version was named). ``page_size`` (1 to 1000) is how many the server
+        sends at once.
         """
         path = self._resolve(path)
         if limit is not None and limit < 0:
@@ -155,6 +161,8 @@ class BookstoreClient(CurrentNotebookClient):
         while limit is None or len(found) < limit:
             want = page if limit is None else min(page, limit - len(found))
             params: dict[str, Any] = {"limit": want}
+            if named:
+                params["named"] = 1
             if page_token is not None:
                 params["page_token"] = page_token
             reply = self.request_json("GET", _api("workspace", path, "versions"), params=params)
@@ -192,6 +200,36 @@ class BookstoreClient(CurrentNotebookClient):
         path = self._resolve(path)
         api_path = _api("workspace", path, "versions") + "/" + _quote_segment(version_id)
         return dict(self.request_json("POST", api_path))
+
+    def name_version(
+        self,
+        path: str | None,
+        version_id: str,
+        name: str | None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        """Name a version ("sent to review"; ``None`` or ``""`` removes the name) and,
+        when ``description`` is given, describe it (``""`` removes the description).
+
+        ``path`` is the file (``None``: :attr:`notebook_path`); ``version_id`` as
+        :meth:`versions` lists it (a pending save's id names the version it becomes).
+        Returns the version as :meth:`versions` lists it, with its new name.
+        """
+        body: dict[str, Any] = {"name": name}
+        if description is not None:
+            body["description"] = description
+        return self._annotate(path, version_id, body)
+
+    def pin_version(self, path: str | None, version_id: str, pinned: bool = True) -> dict[str, Any]:
+        """Pin a version (retention keeps it forever), or unpin it with ``pinned=False``.
+
+        Returns the version as :meth:`versions` lists it."""
+        return self._annotate(path, version_id, {"pinned": bool(pinned)})
+
+    def _annotate(self, path: str | None, version_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        resolved = self._resolve(path)
+        api_path = _api("workspace", resolved, "versions") + "/" + _quote_segment(version_id)
+        return dict(self.request_json("PATCH", api_path, json_body=body))
 
 
 def _normalize_path(path: str) -> str:

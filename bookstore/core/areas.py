@@ -18,6 +18,7 @@ from ..errors import NotAllowed
 from ..keys import published_key_prefix, server_username, workspace_key_prefix
 from ..stores.base import ObjectStore
 from .access import ClonePolicy
+from .annotations import Annotations, annotations_key_prefix
 from .audit import AuditLog, audit_key_prefix
 from .clone import FileSystemSource, S3CloneSource
 from .history import History, PendingSaves
@@ -92,15 +93,19 @@ class StoreAreas:
         """The :class:`~bookstore.core.history.History` of ``"workspace"`` or
         ``"published"``; :class:`NotAllowed` when that prefix is unusable."""
         if area == "published":
-            return History(await self._open_store(), self.published_prefix(), area=area)
+            prefix = self.published_prefix()
+            store = await self._open_store()
+            return History(store, prefix, area=area, annotations=self._annotations_of(store))
         prefix = self.workspace_prefix()
+        store = await self._open_store()
         return History(
-            await self._open_store(),
+            store,
             prefix,
             area=area,
             follows_renames=True,
             known_lineage=self._known_lineage,
             pending=self._pending() if self._pending is not None else None,
+            annotations=self._annotations_of(store),
         )
 
     async def publisher(self) -> Publisher:
@@ -143,6 +148,31 @@ class StoreAreas:
         """The audit trail; :class:`NotAllowed` when ``audit_prefix`` is off or unusable."""
         prefix = self.audit_prefix()
         return AuditLog(await self._open_store(), prefix)
+
+    def annotations_prefix(self) -> str:
+        """The prefix of the version notes' indexes as a key; :class:`NotAllowed` when it
+        is empty or overlaps an area."""
+        return annotations_key_prefix(
+            self.settings.annotations_prefix,
+            inside={
+                "workspace_prefix": self._prefix_or_none(self.workspace_prefix),
+                "published_prefix": self._prefix_or_none(self.published_prefix),
+            },
+        )
+
+    async def annotations(self) -> Annotations:
+        """The names, descriptions and pins of versions; :class:`NotAllowed` when
+        ``annotations_prefix`` is off or unusable."""
+        prefix = self.annotations_prefix()
+        return Annotations(await self._open_store(), prefix)
+
+    def _annotations_of(self, store: ObjectStore) -> Annotations | None:
+        """The version notes on ``store`` (None when ``annotations_prefix`` is unusable:
+        histories then list no names)."""
+        try:
+            return Annotations(store, self.annotations_prefix())
+        except NotAllowed:
+            return None
 
     def file_system_source(self) -> FileSystemSource:
         """Files that may be cloned; :class:`NotAllowed` unless ``fs_cloning_basedir`` is

@@ -29,7 +29,7 @@ from ..tokens import decode_scan_token, encode_scan_token
 __all__ = ["ACTIONS", "AuditEvent", "AuditLog", "audit_key_prefix", "origin"]
 
 #: What is recorded.
-ACTIONS = ("publish", "unpublish", "restore", "clone", "fs-clone")
+ACTIONS = ("publish", "unpublish", "restore", "clone", "fs-clone", "annotate", "prune")
 
 #: Outcomes of an audited action.
 OUTCOMES = ("ok", "refused")

@@ -8,14 +8,20 @@ thread, and above :data:`PROCESS_DIFF_BYTES` (both sides together) in a separate
 that also writes the JSON reply (:func:`diff_reply`), since parsing and encoding JSON
 keep Python's interpreter lock for their whole length (:mod:`.diff_worker`).  The diff
 itself is nbdime's
-(:func:`nbdime.diff_notebooks`), whose format JupyterLab's nbdime widgets render as is;
-:func:`diff_summary` counts what changed in words.
+(:func:`nbdime.diff_notebooks`), whose format JupyterLab's nbdime widgets render as is,
+less what the request's :class:`~.diff_filter.DiffOptions` hide (filtered where the diff
+is made, in the thread or the process); :func:`diff_summary` counts what is left in words.
+
+The server keeps recent replies in a :class:`~.diff_cache.DiffCache`
+(:func:`cached_diff_reply`): a side is keyed by its resolved version id (``latest`` is
+looked up with one HEAD), the workspace file by the hash of its bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import hashlib
 import json
 import logging
 import subprocess
@@ -28,9 +34,12 @@ from typing import Any
 
 from .. import errors as errors_module
 from ..errors import BookstoreError, DiffTooLarge, InvalidRequest, UnsupportedContent
-from ..keys import is_notebook_path
+from ..keys import check_version_id, is_notebook_path
 from ..notebooks import read_notebook, run_cpu
 from ..timestamps import json_default
+from .archive.spool import pending_seq
+from .diff_cache import DiffCache, DiffKey
+from .diff_filter import NO_OPTIONS, DiffOptions, filter_diff
 from .history import History
 
 __all__ = [
@@ -38,8 +47,10 @@ __all__ = [
     "LATEST",
     "PROCESS_DIFF_BYTES",
     "CurrentNotebook",
+    "DiffOptions",
     "DiffResult",
     "DiffSide",
+    "cached_diff_reply",
     "diff_notebooks",
     "diff_refs",
     "diff_reply",
@@ -119,12 +130,14 @@ async def diff_side(
 
 @dataclass(frozen=True)
 class DiffResult:
-    """An nbdime diff between two notebooks, with what each side is."""
+    """An nbdime diff between two notebooks (less what ``options`` hide), with what
+    each side is."""
 
     base: dict[str, Any]
     remote: dict[str, Any]
     base_notebook: dict[str, Any]
     diff: list[Any]
+    options: DiffOptions = NO_OPTIONS
 
     def to_dict(self, path: str, *, content: bool = True) -> dict[str, Any]:
         """The JSON reply of the diff routes."""
@@ -134,6 +147,7 @@ class DiffResult:
             "remote": self.remote,
             "diff": self.diff,
             "summary": diff_summary(self.diff),
+            "options": self.options.to_dict(),
             "base_notebook": self.base_notebook if content else None,
         }
 
@@ -186,24 +200,36 @@ def nbdime_diff(base: dict[str, Any], remote: dict[str, Any]) -> list[Any]:
     return list(nbdime.diff_notebooks(base, remote))
 
 
-def _diff_sides(base: DiffSide, remote: DiffSide) -> DiffResult:
-    """Parse (if need be) and diff two sides (CPU-bound)."""
+def _diff_sides(base: DiffSide, remote: DiffSide, options: DiffOptions = NO_OPTIONS) -> DiffResult:
+    """Parse (if need be) and diff two sides, less what ``options`` hide (CPU-bound)."""
     base_notebook = base.parsed()
-    diff = nbdime_diff(base_notebook, remote.parsed())
+    diff = filter_diff(nbdime_diff(base_notebook, remote.parsed()), options, base_notebook)
     return DiffResult(
-        base=base.reference, remote=remote.reference, base_notebook=base_notebook, diff=diff
+        base=base.reference,
+        remote=remote.reference,
+        base_notebook=base_notebook,
+        diff=diff,
+        options=options,
     )
 
 
-def reply_bytes(path: str, content: bool, base: DiffSide, remote: DiffSide) -> bytes:
+def reply_bytes(
+    path: str,
+    content: bool,
+    base: DiffSide,
+    remote: DiffSide,
+    options: DiffOptions = NO_OPTIONS,
+) -> bytes:
     """The JSON reply of a diff of ``path`` (CPU-bound; :mod:`.diff_worker` runs it too)."""
-    result = _diff_sides(base, remote)
+    result = _diff_sides(base, remote, options)
     return json.dumps(result.to_dict(path, content=content), default=json_default).encode()
 
 
-async def diff_notebooks(base: DiffSide, remote: DiffSide) -> DiffResult:
+async def diff_notebooks(
+    base: DiffSide, remote: DiffSide, options: DiffOptions = NO_OPTIONS
+) -> DiffResult:
     """Diff two sides, off the event loop when they are large."""
-    return await run_cpu(base.size + remote.size, _diff_sides, base, remote)
+    return await run_cpu(base.size + remote.size, _diff_sides, base, remote, options)
 
 
 #: The exit status of a diff worker that refused its input (the reply says why).
@@ -268,7 +294,14 @@ DIFF_WORKER = DiffWorker()
 atexit.register(DIFF_WORKER.close)
 
 
-async def diff_in_process(base: DiffSide, remote: DiffSide, path: str, *, content: bool) -> bytes:
+async def diff_in_process(
+    base: DiffSide,
+    remote: DiffSide,
+    path: str,
+    *,
+    content: bool,
+    options: DiffOptions = NO_OPTIONS,
+) -> bytes:
     """:func:`reply_bytes` in :data:`DIFF_WORKER`'s process."""
     base_body, remote_body = base.body, remote.body
     assert base_body is not None
@@ -276,6 +309,7 @@ async def diff_in_process(base: DiffSide, remote: DiffSide, path: str, *, conten
     header = {
         "path": path,
         "content": content,
+        "options": options.to_dict(),
         "base": base.reference,
         "remote": remote.reference,
         "base_size": len(base_body),
@@ -296,13 +330,20 @@ async def diff_in_process(base: DiffSide, remote: DiffSide, path: str, *, conten
     )
 
 
-async def diff_reply(base: DiffSide, remote: DiffSide, path: str, *, content: bool) -> bytes:
+async def diff_reply(
+    base: DiffSide,
+    remote: DiffSide,
+    path: str,
+    *,
+    content: bool,
+    options: DiffOptions = NO_OPTIONS,
+) -> bytes:
     """The JSON reply of the diff routes, made off the event loop: in a worker thread, or
     above :data:`PROCESS_DIFF_BYTES` in a worker process (sides sent as bytes)."""
     size = base.size + remote.size
     if size <= PROCESS_DIFF_BYTES or base.body is None or remote.body is None:
-        return await run_cpu(size, reply_bytes, path, content, base, remote)
-    return await diff_in_process(base, remote, path, content=content)
+        return await run_cpu(size, reply_bytes, path, content, base, remote, options)
+    return await diff_in_process(base, remote, path, content=content, options=options)
 
 
 def diff_refs(area: str, path: str, base: str | None, remote: str | None) -> tuple[str, str]:
@@ -338,7 +379,93 @@ async def diff_versions(
     base: str | None,
     remote: str | None,
     current_notebook: CurrentNotebook,
+    *,
+    options: DiffOptions = NO_OPTIONS,
 ) -> DiffResult:
-    """The diff of notebook ``path`` from ``base`` to ``remote`` (see :func:`diff_sides`)."""
+    """The diff of notebook ``path`` from ``base`` to ``remote`` (see :func:`diff_sides`),
+    less what ``options`` hide."""
     base_side, remote_side = await diff_sides(history, path, base, remote, current_notebook)
-    return await diff_notebooks(base_side, remote_side)
+    return await diff_notebooks(base_side, remote_side, options)
+
+
+async def cached_diff_reply(
+    cache: DiffCache,
+    history: History,
+    path: str,
+    base: str,
+    remote: str,
+    *,
+    current_notebook: CurrentNotebook,
+    content: bool,
+    options: DiffOptions = NO_OPTIONS,
+) -> bytes:
+    """:func:`diff_reply` of ``path`` from ``base`` to ``remote`` (checked by
+    :func:`diff_refs`), from ``cache`` when it holds it (then no version is read).
+
+    A stored side is keyed by its version id (``latest``: the id one HEAD gives now), the
+    workspace file (``current``, read every time) by the SHA-256 of its bytes and its
+    modification time.  Pending saves, and sides the cache cannot name, are never cached."""
+    current: DiffSide | None = None
+    if CURRENT in (base, remote):
+        if history.area != "workspace":
+            raise InvalidRequest("'current' names a workspace file; use 'latest' or an id.")
+        current = await current_notebook(path)
+    refs = (base, remote)
+    names = await asyncio.gather(*(_cache_name(history, path, ref, current) for ref in refs))
+    key: DiffKey | None = None
+    if cache.enabled and None not in names:
+        key = DiffKey(
+            area=history.area,
+            key=history.key_for(path),
+            base=str(names[0]),
+            remote=str(names[1]),
+            options=options.cache_key(),
+            content=content,
+        )
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+
+    async def side(ref: str, name: str | None) -> DiffSide:
+        if ref == CURRENT:
+            assert current is not None
+            return current
+        # A resolved 'latest' is read by its id: the reply is the one its key names.
+        if ref == LATEST and name is not None:
+            ref = name.removeprefix("v:")
+        return await stored_side(history, path, ref)
+
+    base_side, remote_side = await asyncio.gather(side(base, names[0]), side(remote, names[1]))
+    reply = await diff_reply(base_side, remote_side, path, content=content, options=options)
+    if key is not None:
+        cache.put(key, reply)
+    return reply
+
+
+async def _cache_name(
+    history: History, path: str, ref: str, current: DiffSide | None
+) -> str | None:
+    """What a side is, for the cache: ``v:<id>`` of a stored version, ``sha256:…`` of the
+    workspace file; None when it cannot be named (a pending save, an unreadable
+    ``latest``: the diff itself then says what is wrong)."""
+    if ref == CURRENT:
+        if current is None or current.body is None:
+            return None
+        digest = await run_cpu(len(current.body), _sha256, current.body)
+        modified = current.reference.get("last_modified")
+        when = modified.isoformat() if isinstance(modified, datetime) else str(modified)
+        return f"sha256:{digest}@{when}"
+    if ref == LATEST:
+        try:
+            info = await history.store.head(history.key_for(path))
+        except BookstoreError:
+            return None
+        return f"v:{info.version_id}" if info.version_id else None
+    check_version_id(ref)
+    if pending_seq(ref) is not None:
+        return None
+    return f"v:{ref}"
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

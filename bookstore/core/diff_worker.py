@@ -1,7 +1,8 @@
 """The worker process of big diffs: ``python -m bookstore.core.diff_worker``.
 
-For each diff it reads a JSON header line (``path``, ``content``, the ``base`` and
-``remote`` references, ``base_size``, ``remote_size``) and then both sides' bytes on stdin;
+For each diff it reads a JSON header line (``path``, ``content``, the diff ``options``
+(:meth:`~bookstore.core.diff_filter.DiffOptions.to_dict`), the ``base`` and ``remote``
+references, ``base_size``, ``remote_size``) and then both sides' bytes on stdin;
 it writes a status line ``{"status", "size"}`` and then ``size`` bytes: the JSON reply of
 the diff routes (status 0), or ``{"error", "message"}`` of the bookstore error that refused
 the input (status :data:`~bookstore.core.diff.WORKER_REFUSED`).  It ends when stdin does.
@@ -16,6 +17,7 @@ import sys
 
 from ..errors import BookstoreError
 from .diff import WORKER_REFUSED, DiffSide, reply_bytes
+from .diff_filter import DiffOptions
 
 
 def main() -> int:
@@ -31,7 +33,11 @@ def main() -> int:
         )
         del base, remote
         try:
-            status, reply = 0, reply_bytes(str(header["path"]), bool(header["content"]), *sides)
+            options = DiffOptions.from_dict(header.get("options"))
+            status, reply = (
+                0,
+                reply_bytes(str(header["path"]), bool(header["content"]), *sides, options),
+            )
         except BookstoreError as exc:
             refused = {"error": type(exc).__name__, "message": str(exc)}
             status, reply = WORKER_REFUSED, json.dumps(refused).encode()

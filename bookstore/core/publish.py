@@ -195,10 +195,18 @@ class Publisher:
         except ObjectNotFound:
             raise ObjectNotFound(f"{notebook_path(path)!r} is not published.") from None
 
+    async def describe_if_published(self, path: str, actor: Actor) -> dict[str, Any] | None:
+        """:meth:`describe`, or None when ``path`` is not published (never, or
+        unpublished since)."""
+        info = await self._current(self.key_for(path))
+        return None if info is None else self._describe(info, path, actor)
+
     async def describe(self, path: str, actor: Actor) -> dict[str, Any]:
         """The latest published version of ``path`` as a publish reply, with its time, its
         owner and whether ``actor`` may manage it; :class:`ObjectNotFound` if unpublished."""
-        info = await self.info(path)
+        return self._describe(await self.info(path), path, actor)
+
+    def _describe(self, info: ObjectInfo, path: str, actor: Actor) -> dict[str, Any]:
         try:
             self._check(info, path, actor)
             may_manage = True

@@ -2,16 +2,20 @@
 
 With :class:`BookstoreCheckpoints` installed on the server's contents manager:
 
-* ``GET /api/contents/{path}/checkpoints`` lists the newest versions, oldest first as
-  Jupyter's frontends expect (File > "Revert Notebook to Checkpoint…" reverses the list
-  and offers them newest first; the classic notebook takes the last as the latest);
+* the checkpoints are the newest versions, **newest first** (nbdime's "diff against
+  checkpoint" takes the first: the last save), except on Jupyter's own route
+  ``GET /api/contents/{path}/checkpoints``, whose frontends read the list oldest first:
+  JupyterLab 4 and Notebook 7 show it reversed in File > "Revert Notebook to Checkpoint…"
+  (so the newest on top), and take its last entry as the latest
+  (``Context.restoreCheckpoint()`` without an id, the tab's "Last Checkpoint"), as the
+  classic notebook did;
 * ``POST /api/contents/{path}/checkpoints`` ("Save and create checkpoint", which
   JupyterLab runs after every save) waits until the save is archived and answers that
   version (the placeholder below after ``checkpoint_timeout``);
 * ``POST /api/contents/{path}/checkpoints/{id}`` restores a version: the file is written
   through the contents manager, so the restore is archived as a new version;
-* nbdime's "diff against checkpoint" reads the first listed checkpoint: the oldest of the
-  ``max_checkpoints`` newest versions.
+* nbdime's "diff against checkpoint" (in the server, not through that route) reads the
+  first listed checkpoint: the newest version, the last save.
 
 Jupyter's own ``save`` asks for the checkpoints of every notebook it saves ("one checkpoint
 should always exist") and creates one when there is none.  Bookstore answers that question
@@ -41,10 +45,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from jupyter_server import CallContext
 from jupyter_server.services.contents.checkpoints import (
     AsyncCheckpoints,
     AsyncGenericCheckpointsMixin,
 )
+from jupyter_server.services.contents.handlers import CheckpointsHandler
 from jupyter_server.utils import ensure_async
 from tornado import web
 
@@ -174,8 +180,9 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         return None if version is None else await history.store.head(key, version)
 
     async def list_checkpoints(self, path: str) -> list[dict[str, Any]]:
-        """The newest ``limit`` versions in Jupyter's order, oldest first, each with a
-        distinct ``last_modified`` (JupyterLab labels checkpoints by time only)."""
+        """The newest ``limit`` versions, newest first (oldest first for Jupyter's own
+        checkpoints route, see :func:`_for_jupyter_frontends`), each with a distinct
+        ``last_modified`` (JupyterLab labels checkpoints by time only)."""
         if not self._ours(path):
             with _as_http_errors():
                 listed: list[dict[str, Any]] = await self.fallback.list_checkpoints(path)
@@ -202,8 +209,12 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
                 # visible in the times JupyterLab shows.
                 when = previous - timedelta(milliseconds=1)
             previous = when
-            checkpoints.append({"id": item.id, "last_modified": format_timestamp(when)})
-        checkpoints.reverse()
+            checkpoint = {"id": item.id, "last_modified": format_timestamp(when)}
+            if item.name is not None:
+                checkpoint["name"] = item.name  # shown where a frontend knows the field
+            checkpoints.append(checkpoint)
+        if _for_jupyter_frontends():
+            checkpoints.reverse()
         return checkpoints
 
     async def restore_checkpoint(self, contents_mgr: Any, checkpoint_id: str, path: str) -> None:
@@ -283,6 +294,15 @@ class BookstoreCheckpoints(AsyncGenericCheckpointsMixin, AsyncCheckpoints):
         if not self._ours(path):
             with _as_http_errors():
                 await self.fallback.delete_all_checkpoints(path)
+
+
+def _for_jupyter_frontends() -> bool:
+    """Whether the checkpoints listed go to Jupyter's ``GET
+    /api/contents/{path}/checkpoints`` (the handler of this request, from jupyter_server's
+    call context), whose frontends read the list oldest first: JupyterLab's revert dialog
+    shows it reversed, its ``restoreCheckpoint()`` and "Last Checkpoint" take the last
+    entry.  In-process callers (nbdime takes the first entry) get it newest first."""
+    return isinstance(CallContext.get(CallContext.JUPYTER_HANDLER), CheckpointsHandler)
 
 
 def _sha256(body: bytes) -> str:

@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
 from ..config import BookstoreRuns, BookstoreSettings, validate_bookstore
+from ..core.access import Actor
+from ..core.annotations import check_changes
 from ..core.archive import Archiver
 from ..core.areas import StoreAreas
 from ..core.audit import AuditEvent, AuditLog
 from ..core.catalog import Catalog
 from ..core.clone import FileSystemSource, S3CloneSource
-from ..core.history import History
+from ..core.diff_cache import DiffCache
+from ..core.history import History, VersionItem
 from ..core.publish import Publisher
 from ..core.restore import RestoreResult, Written, restore
 from ..errors import BookstoreError, NotAllowed
@@ -72,6 +75,8 @@ class BookstoreServices:
         self.runs: RunService | None = None
         #: Why runs are off (the message of their routes' 403).
         self.runs_off_reason = "Runs are off on this server (BookstoreRuns.enabled)."
+        #: Recent diff replies (``diff_cache_mb``; see :mod:`bookstore.core.diff_cache`).
+        self.diff_cache = DiffCache(max(0, settings.diff_cache_mb) * 1024 * 1024)
 
     def areas_for(self, username: str) -> StoreAreas:
         """The store areas of ``username`` (this server's own for its user)."""
@@ -251,6 +256,21 @@ class BookstoreServices:
         """Write a version of ``path`` over the workspace file; the save becomes a new
         version (its id once archived, within ``checkpoint_timeout`` seconds)."""
         return await restore(await self.history("workspace"), path, version_id, self)
+
+    async def annotate(self, path: str, version_id: str, changes: Any, actor: Actor) -> VersionItem:
+        """Name, describe or pin a version of workspace file ``path``; a pending save's
+        id waits (at most ``checkpoint_timeout``) for the version it becomes."""
+        check_changes(changes)  # a malformed body is a 400 whatever the configuration
+        await self.areas.annotations()  # NotAllowed, naming the setting, when off
+        history = await self.history("workspace")
+        return await history.annotate(
+            path, version_id, changes, actor.username, wait_for_archive=self._wait_archived
+        )
+
+    async def _wait_archived(self, path: str) -> None:
+        archiver = self.archiver
+        if archiver is not None:
+            await archiver.flush(path, self.settings.checkpoint_timeout)
 
     async def write_restored(self, path: str, body: bytes) -> Written:
         """Save ``body`` as ``path`` through the contents manager and wait (at most

@@ -121,8 +121,8 @@ class TestCheckpointsAreVersions:
         status, listed = await fetch_json("api/contents/notes.txt/checkpoints")
         assert [checkpoint_time(item) for item in listed] == [checkpoint_time(created)]
 
-    async def test_nbdime_diffs_against_the_first_checkpoint(
-        self, fetch_json: Any, bookstore_app: BookstoreApp
+    async def test_nbdime_diffs_against_the_last_save(
+        self, fetch_json: Any, bookstore_app: BookstoreApp, jp_root_dir: Path, jp_serverapp: Any
     ) -> None:
         await save(fetch_json, "nd.ipynb", small_notebook("1"))
         status, _ = await fetch_json("api/contents/nd.ipynb/checkpoints", method="POST", body=b"")
@@ -132,18 +132,43 @@ class TestCheckpointsAreVersions:
         )
         assert status == 200, reply
         assert reply["diff"] == []
-        changed = small_notebook("1")
-        changed["cells"][0]["source"] = "# changed"
-        await save(fetch_json, "nd.ipynb", changed)
+        saved = small_notebook("1")
+        saved["cells"][0]["source"] = "# saved"
+        await save(fetch_json, "nd.ipynb", saved)
         await archived(bookstore_app)
-        # nbdime takes the first checkpoint listed: the oldest of the newest versions.
+        # Changed since (outside Jupyter: not a version): nbdime takes the first checkpoint
+        # listed, the newest version, so it shows only what changed since the last save.
+        edited = small_notebook("1")
+        edited["cells"][0]["source"] = "# edited"
+        notebook = nbformat.from_dict(edited)
+        jp_serverapp.contents_manager.notary.sign(notebook)  # trusted, as Jupyter's saves
+        nbformat.write(notebook, jp_root_dir / "nd.ipynb")
         status, reply = await fetch_json(
             "nbdime/api/diff", method="POST", body={"base": "checkpoint:nd.ipynb"}
         )
         assert status == 200
-        assert reply["base"]["cells"][0]["source"] == "# Notebook 1"
+        assert reply["base"]["cells"][0]["source"] == "# saved"
         [cells] = [entry for entry in reply["diff"] if entry["key"] == "cells"]
         assert [entry["key"] for entry in cells["diff"]] == [0]
+
+    async def test_newest_first_in_the_server_oldest_first_on_jupyters_route(
+        self, fetch_json: Any, bookstore_app: BookstoreApp, jp_serverapp: Any
+    ) -> None:
+        """nbdime (in the server) reads the list newest first; JupyterLab (through
+        ``GET /api/contents/{path}/checkpoints``) reverses it to show it newest first and
+        takes its last entry as the latest, so that route answers it oldest first."""
+        for marker in ["1", "2", "3"]:
+            await save(fetch_json, "order.ipynb", small_notebook(marker))
+            await archived(bookstore_app)
+        versions = [item["id"] for item in await listing(fetch_json, "order.ipynb")]
+        cm = jp_serverapp.contents_manager
+        in_server = await cm.list_checkpoints("order.ipynb")
+        assert [item["id"] for item in in_server] == versions
+        times = [checkpoint_time(item) for item in in_server]
+        assert times == sorted(times, reverse=True)
+        status, routed = await fetch_json("api/contents/order.ipynb/checkpoints")
+        assert status == 200
+        assert routed == in_server[::-1]
 
 
 class TestFewCheckpoints:

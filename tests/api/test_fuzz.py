@@ -944,6 +944,34 @@ def test_fuzz_history_versions(server: Server) -> None:
     fuzz_history_versions(server, 120)
 
 
+def test_fuzz_version_annotations(server: Server) -> None:
+    """``PATCH …/versions/{id}`` (name, describe, pin) of the seeded workspace files:
+    hostile ids, names and descriptions (NUL, lone surrogates, control characters, too
+    long), fields of the wrong type, bodies of any shape."""
+    ids = st.sampled_from(server.version_ids) | version_ids(server.version_ids)
+    paths = st.sampled_from([quote(path) for path in server.workspace_paths])
+    texts = st.none() | st.text(max_size=30) | st.text(min_size=115, max_size=2100)
+    changes = st.fixed_dictionaries(
+        {},
+        optional={
+            "name": texts | json_values(max_leaves=2),
+            "description": texts,
+            "pinned": st.booleans() | json_values(max_leaves=2),
+        },
+    )
+
+    @settings(FUZZ, max_examples=120)
+    @given(
+        path=st.tuples(paths, ids).map(lambda t: f"api/bookstore/workspace/{t[0]}/versions/{t[1]}"),
+        body=st.none() | bodies(changes),
+        extra=st.just({}) | headers(),
+    )
+    def check(path: str, body: bytes | None, extra: dict[str, str]) -> None:
+        server.check_history("PATCH", path, None, body, extra)
+
+    check()
+
+
 #: Jupyter's checkpoints routes as tornado matches them (``contents/handlers.py``): a
 #: request that matches neither is Jupyter's contents API (not ours), never a checkpoint.
 CHECKPOINT_ROUTES = [

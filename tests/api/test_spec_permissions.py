@@ -48,6 +48,12 @@ REQUESTS: dict[str, tuple[str, str, dict[str, str], Any]] = {
     "listWorkspaceVersions": ("GET", "api/bookstore/workspace/a.ipynb/versions", {}, None),
     "getWorkspaceVersion": ("GET", "api/bookstore/workspace/a.ipynb/versions/v1", {}, None),
     "restoreWorkspaceVersion": ("POST", "api/bookstore/workspace/a.ipynb/versions/v1", {}, None),
+    "annotateWorkspaceVersion": (
+        "PATCH",
+        "api/bookstore/workspace/a.ipynb/versions/v1",
+        {},
+        {"name": "x"},
+    ),
     "diffWorkspaceVersions": (
         "GET",
         "api/bookstore/workspace/a.ipynb/diff",

@@ -262,3 +262,43 @@ def test_finds_the_server_from_runtime_files(server: ClientServer) -> None:
         NotebookClientCollection.current_server(
             "any-kernel", runtime_dir=str(Path(runtime_dir).parent / "empty")
         )
+
+
+def test_name_and_pin_versions(server: ClientServer, kernel: InKernel) -> None:
+    before = len(server.versions(NB))
+    server.save(NB, "named")
+    newest, older = (v["id"] for v in server.wait_versions(NB, before + 1)[:2])
+
+    named = kernel.ok(
+        f"BookstoreClient().name_version(None, {newest!r}, 'sent to review', 'for Kim')"
+    )
+    assert (named["id"], named["name"], named["description"]) == (
+        newest,
+        "sent to review",
+        "for Kim",
+    )
+    assert named["named_by"]
+    pinned = kernel.ok(f"BookstoreClient().pin_version({NB!r}, {older!r})")
+    assert (pinned["id"], pinned["pinned"], pinned["name"]) == (older, True, None)
+    listed = {v["id"]: v for v in kernel.ok("BookstoreClient().versions()")}
+    assert (listed[newest]["name"], listed[newest]["pinned"]) == ("sent to review", False)
+    assert listed[older]["pinned"] is True
+    named_only = kernel.ok("BookstoreClient().versions(named=True)")
+    assert [v["id"] for v in named_only] == [newest, older]
+    assert [v["id"] for v in kernel.ok("BookstoreClient().versions(named=True, page_size=1)")] == [
+        newest,
+        older,
+    ]
+
+    unpinned = kernel.ok(f"BookstoreClient().pin_version(None, {older!r}, pinned=False)")
+    assert unpinned["pinned"] is False
+    cleared = kernel.ok(f"BookstoreClient().name_version(None, {newest!r}, None)")
+    assert (cleared["name"], cleared["description"]) == (None, "for Kim")
+    assert kernel.ok("BookstoreClient().versions(named=True)") == []
+
+    refused = kernel.call(f"BookstoreClient().name_version(None, {newest!r}, 'x' * 121)")
+    assert refused["error"] == "BookstoreAPIError"
+    assert refused["status"] == 400
+    assert "at most 120" in refused["message"]
+    missing = kernel.call("BookstoreClient().pin_version(None, 'no-such-version')")
+    assert missing["status"] == 404

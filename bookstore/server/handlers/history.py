@@ -2,8 +2,8 @@
 the same for published notebooks, plus the published catalog.
 
 A workspace file's history is its content, so the workspace routes also need Jupyter's
-authorizer to allow ``read`` on ``contents`` (a restore: ``write``); each restore,
-refused ones too, is audited.
+authorizer to allow ``read`` on ``contents`` (a restore: ``write``; naming or pinning a
+version: ``write``); each restore and each annotation, refused ones too, is audited.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ from typing import ClassVar
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ...core.annotations import check_changes
 from ...core.catalog import catalog_prefix
-from ...core.diff import diff_refs, diff_reply, diff_sides
+from ...core.diff import DiffOptions, cached_diff_reply, diff_refs
 from ...core.history import History, area_path
+from ...core.history_search import check_query, search_versions
 from ...keys import check_version_id, s3_key
 from ...tokens import parse_limit
 from .base import BookstoreAPIHandler
@@ -47,7 +49,8 @@ class _HistoryHandler(BookstoreAPIHandler):
 
 
 class VersionsHandler(_HistoryHandler):
-    """``GET /api/bookstore/{area}/{path}/versions``: the versions, newest first."""
+    """``GET /api/bookstore/{area}/{path}/versions``: the versions, newest first (``q``:
+    those whose cells contain a text, a bounded scan; ``named``: the named or pinned)."""
 
     @web.authenticated
     @authorized
@@ -56,8 +59,19 @@ class VersionsHandler(_HistoryHandler):
         path = area_path(self.area, path)
         limit = parse_limit(self.get_query_argument("limit", None), 100)
         token = self.get_query_argument("page_token", None) or None
+        named = self.query_flag("named", default=False)
+        # As typed: tornado's default strip would search for "a b" given " a b ".
+        query = self.get_query_argument("q", None, strip=False)
+        if query is not None:
+            query = check_query(query)  # a 400 before anything is read
+            history = await self.history()
+            found = await search_versions(
+                history, path, query, limit=limit, token=token, named=named
+            )
+            self.finish_json(found.to_dict(path))
+            return
         history = await self.history()
-        page = await history.list_versions(path, limit=limit, token=token)
+        page = await history.list_versions(path, limit=limit, token=token, named=named)
         self.finish_json(
             {
                 "path": path,
@@ -82,7 +96,29 @@ class VersionHandler(_HistoryHandler):
 
 
 class WorkspaceVersionHandler(VersionHandler):
-    """Also ``POST``: restore the version into the workspace."""
+    """Also ``POST``: restore the version into the workspace; ``PATCH``: name, describe
+    or pin it."""
+
+    @web.authenticated
+    @authorized
+    async def patch(self, path: str, version_id: str) -> None:
+        """Apply ``{"name", "description", "pinned"}`` (each optional); answer the
+        version's item with its note."""
+        path = area_path(self.area, path)
+        check_version_id(version_id)
+        changes = await self.json_body()
+        check_changes(changes)
+        key = s3_key(self.services.areas.workspace_prefix(), path)
+        async with self.audited("annotate", key=key, version_id=version_id, path=path) as record:
+            await self.require("write", "contents", "naming or pinning a version")
+            item = await self.services.annotate(path, version_id, changes, self.actor)
+            record["version_id"] = item.id
+            record["result"] = {
+                "name": item.name,
+                "description": item.description,
+                "pinned": item.pinned,
+            }
+        self.finish_json(item.to_dict())
 
     @web.authenticated
     @authorized
@@ -100,12 +136,13 @@ class WorkspaceVersionHandler(VersionHandler):
 
 
 class DiffHandler(_HistoryHandler):
-    """``GET /api/bookstore/{area}/{path}/diff?base=&remote=``: an nbdime diff."""
+    """``GET /api/bookstore/{area}/{path}/diff?base=&remote=&hide=&only=``: an nbdime
+    diff, less what ``hide``/``only`` leave out (replies cached by the services)."""
 
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        """Answer the diff, its summary and the base notebook."""
+        """Answer the diff, its summary, its options and the base notebook."""
         path = area_path(self.area, path)
         base, remote = diff_refs(
             self.area,
@@ -113,10 +150,22 @@ class DiffHandler(_HistoryHandler):
             self.get_query_argument("base", None),
             self.get_query_argument("remote", None),
         )
+        # hide=outputs,metadata or hide=outputs&hide=metadata alike.
+        options = DiffOptions.parse(
+            ",".join(self.get_query_arguments("hide")), self.get_query_argument("only", None)
+        )
         content = self.query_flag("content")
         history = await self.history()
-        sides = await diff_sides(history, path, base, remote, self.services.writer.current_notebook)
-        reply = await diff_reply(*sides, path, content=content)
+        reply = await cached_diff_reply(
+            self.services.diff_cache,
+            history,
+            path,
+            base,
+            remote,
+            current_notebook=self.services.writer.current_notebook,
+            content=content,
+            options=options,
+        )
         self.set_header("Content-Type", "application/json")
         self.finish(reply)
 

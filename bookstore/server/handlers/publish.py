@@ -48,9 +48,19 @@ class BookstorePublishHandler(BookstoreAPIHandler):
     @web.authenticated
     @authorized
     async def get(self, path: str) -> None:
-        """Describe the latest published version of ``path`` (404 when not published)."""
+        """Describe the latest published version of ``path`` (404 when not published;
+        with ``optional=true``, ``{"published": false, "path"}`` instead, and no warning
+        in the log: "not published" is the normal case of a status check)."""
+        optional = self.query_flag("optional", default=False)
         publisher = await self.services.publisher()
-        self.finish_json(self._with_clone_url(await publisher.describe(path, self.actor)))
+        if not optional:
+            self.finish_json(self._with_clone_url(await publisher.describe(path, self.actor)))
+            return
+        described = await publisher.describe_if_published(path, self.actor)
+        if described is None:
+            self.finish_json({"published": False, "path": notebook_path(path)})
+            return
+        self.finish_json({**self._with_clone_url(described), "published": True})
 
     @web.authenticated
     @authorized
