@@ -3,14 +3,21 @@
  * version, target), the catalog's Clone (choose a published version and the target) and
  * the published history's Clone (that version; choose the target).
  */
-import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { IDocumentManager } from '@jupyterlab/docmanager';
 import { Widget } from '@lumino/widgets';
 
 import type { BookstoreAPI, CatalogItem, CloneRequest, VersionItem } from './api';
 import { baseName, formatSize, relativeTime } from './format';
-import { selectField, statusLine, textField } from './forms';
-import { notifyError, notifySuccess } from './notify';
+import {
+  errorLine,
+  type ISubmitBody,
+  selectField,
+  setErrorLine,
+  showSubmitDialog,
+  statusLine,
+  textField
+} from './forms';
+import { errorMessage, notifyError, notifySuccess } from './notify';
 
 /** How many published versions the catalog's clone dialog offers. */
 const VERSION_CHOICES = 50;
@@ -29,7 +36,7 @@ interface IVersionChoice {
 }
 
 /** The palette dialog: any object the server may clone. */
-class CloneForm extends Widget {
+class CloneForm extends Widget implements ISubmitBody<CloneRequest> {
   constructor(defaultBucket: string) {
     super();
     this.addClass('jp-bookstore-form');
@@ -57,17 +64,27 @@ class CloneForm extends Widget {
     this._key = key.input;
     this._version = version.input;
     this._target = target.input;
-    this.node.append(bucket.row, key.row, version.row, target.row);
+    this._error = errorLine();
+    this.node.append(bucket.row, key.row, version.row, target.row, this._error);
   }
 
   getValue(): CloneRequest {
+    const key = this._key.value.trim();
+    if (!key) {
+      throw new Error('A key is required, e.g. published/team/report.ipynb.');
+    }
     return {
       s3_bucket: this._bucket.value.trim() || null,
-      s3_key: this._key.value.trim(),
+      s3_key: key,
       s3_version_id: this._version.value.trim() || null,
       target_path: this._target.value.trim() || null,
       content: false
     };
+  }
+
+  showError(error: unknown): void {
+    setErrorLine(this._error, errorMessage(error));
+    this._key.focus();
   }
 
   protected onAfterAttach(): void {
@@ -78,10 +95,11 @@ class CloneForm extends Widget {
   private readonly _key: HTMLInputElement;
   private readonly _version: HTMLInputElement;
   private readonly _target: HTMLInputElement;
+  private readonly _error: HTMLParagraphElement;
 }
 
 /** The catalog's and the published history's dialog: which version, and where to. */
-class StoredCloneForm extends Widget {
+class StoredCloneForm extends Widget implements ISubmitBody<CloneRequest> {
   constructor(source: IStoredNotebook, choices: IVersionChoice[], targetPath?: string) {
     super();
     this.addClass('jp-bookstore-form');
@@ -94,7 +112,18 @@ class StoredCloneForm extends Widget {
       help: 'Where to write it in your workspace; an existing file is never overwritten.'
     });
     this._target = target.input;
-    this.node.append(statusLine(`Clone ${source.path} into your workspace.`), version.row, target.row);
+    this._error = errorLine();
+    this.node.append(
+      statusLine(`Clone ${source.path} into your workspace.`),
+      version.row,
+      target.row,
+      this._error
+    );
+  }
+
+  showError(error: unknown): void {
+    setErrorLine(this._error, errorMessage(error));
+    this._target.focus();
   }
 
   getValue(): CloneRequest {
@@ -114,20 +143,26 @@ class StoredCloneForm extends Widget {
   private readonly _source: IStoredNotebook;
   private readonly _version: HTMLSelectElement;
   private readonly _target: HTMLInputElement;
+  private readonly _error: HTMLParagraphElement;
 }
 
-/** Clone `request` and open the new file. */
-async function cloneAndOpen(
+/** Show `body`; Clone sends its request and the dialog stays open, everything typed,
+ * showing why when the server refuses. The new file opens once cloned. */
+async function cloneInDialog(
   api: BookstoreAPI,
   docManager: IDocumentManager,
-  request: CloneRequest
+  title: string,
+  body: ISubmitBody<CloneRequest>
 ): Promise<void> {
-  try {
-    const model = await api.clone(request);
+  const model = await showSubmitDialog({
+    title,
+    body,
+    acceptLabel: 'Clone',
+    submit: request => api.clone(request)
+  });
+  if (model) {
     docManager.openOrReveal(model.path);
     notifySuccess(`Cloned into ${model.path}.`);
-  } catch (error) {
-    notifyError('Cloning', error);
   }
 }
 
@@ -137,19 +172,7 @@ export async function cloneFromStore(
   docManager: IDocumentManager,
   bucket: string
 ): Promise<void> {
-  const choice = await showDialog({
-    title: 'Clone from bookstore',
-    body: new CloneForm(bucket),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Clone' })]
-  });
-  if (!choice.button.accept || !choice.value) {
-    return;
-  }
-  if (!choice.value.s3_key) {
-    notifyError('Cloning', new Error('A key is required, e.g. published/team/report.ipynb.'));
-    return;
-  }
-  await cloneAndOpen(api, docManager, choice.value);
+  await cloneInDialog(api, docManager, 'Clone from bookstore', new CloneForm(bucket));
 }
 
 /** "Latest: 26/11/2026, 02:52:34 (20.3 KB)". */
@@ -170,15 +193,8 @@ async function cloneWithDialog(
   choices: IVersionChoice[],
   targetPath?: string
 ): Promise<void> {
-  const choice = await showDialog({
-    title: `Clone ${baseName(source.path)}`,
-    body: new StoredCloneForm(source, choices, targetPath),
-    buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Clone' })]
-  });
-  if (!choice.button.accept || !choice.value) {
-    return;
-  }
-  await cloneAndOpen(api, docManager, choice.value);
+  const body = new StoredCloneForm(source, choices, targetPath);
+  await cloneInDialog(api, docManager, `Clone ${baseName(source.path)}`, body);
 }
 
 /** The catalog's flow: choose among the latest published versions. */

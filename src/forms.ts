@@ -8,7 +8,7 @@ import type { Widget } from '@lumino/widgets';
 let counter = 0;
 
 /** `control` under its `<label>`, in a `div.jp-bookstore-field`, with optional help text. */
-export function labelled<T extends HTMLInputElement | HTMLSelectElement>(
+export function labelled<T extends HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>(
   label: string,
   control: T,
   name: string,
@@ -86,30 +86,40 @@ export interface ISubmitDialogOptions<T, R> {
   body: ISubmitBody<T>;
   /** The label of the button that submits (e.g. "Run"). */
   acceptLabel: string;
-  /** Send the value; a rejection keeps the dialog open and goes to `body.showError`. */
-  submit(value: T): Promise<R>;
+  /** More buttons that submit too, shown between Cancel and the accept button; `submit`
+   * is told which one was chosen (by its `actions`). */
+  extraButtons?: Dialog.IButton[];
+  /** Send the value; a rejection keeps the dialog open and goes to `body.showError`.
+   * `button` is the button chosen (the accept button, or one of `extraButtons`). */
+  submit(value: T, button: Dialog.IButton): Promise<R>;
 }
 
 /** A dialog that closes only once `submit` succeeded (or on Cancel / Escape). */
 class SubmitDialog<T, R> extends Dialog<T> {
   constructor(private readonly _options: ISubmitDialogOptions<T, R>) {
+    const buttons = [
+      Dialog.cancelButton(),
+      ...(_options.extraButtons ?? []),
+      Dialog.okButton({ label: _options.acceptLabel })
+    ];
     super({
       title: _options.title,
       body: _options.body,
-      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: _options.acceptLabel })],
-      defaultButton: SubmitDialog.ACCEPT,
+      buttons,
+      defaultButton: buttons.length - 1,
       focusNodeSelector: 'input, select, textarea'
     });
+    this._choices = buttons;
     this.addClass('jp-bookstore-submitDialog');
   }
 
   /** What `submit` answered; null until it succeeded. */
   result: R | null = null;
 
-  /** Cancel closes at once; the accept button (or Enter) submits first. */
+  /** Cancel closes at once; any other button (or Enter: the accept button) submits first. */
   resolve(index?: number): void {
-    const chosen = index ?? SubmitDialog.ACCEPT;
-    if (chosen !== SubmitDialog.ACCEPT) {
+    const chosen = index ?? this._choices.length - 1;
+    if (chosen === 0) {
       super.resolve(chosen);
       return;
     }
@@ -125,7 +135,7 @@ class SubmitDialog<T, R> extends Dialog<T> {
       this._setBusy(false);
       return;
     }
-    this._options.submit(value).then(
+    this._options.submit(value, this._choices[chosen]).then(
       result => {
         this.result = result;
         this._setBusy(false);
@@ -141,14 +151,15 @@ class SubmitDialog<T, R> extends Dialog<T> {
   private _setBusy(busy: boolean): void {
     this._busy = busy;
     this.node.setAttribute('aria-busy', String(busy));
-    const accept = this.node.querySelector<HTMLButtonElement>('.jp-Dialog-button.jp-mod-accept');
-    if (accept) {
-      accept.disabled = busy;
+    for (const button of this.node.querySelectorAll<HTMLButtonElement>(
+      '.jp-Dialog-button:not(.jp-mod-reject)'
+    )) {
+      button.disabled = busy;
     }
   }
 
+  private readonly _choices: Dialog.IButton[];
   private _busy = false;
-  static readonly ACCEPT = 1;
 }
 
 /**
@@ -160,6 +171,35 @@ export async function showSubmitDialog<T, R>(options: ISubmitDialogOptions<T, R>
   const dialog = new SubmitDialog<T, R>(options);
   const choice = await dialog.launch();
   return choice.button.accept ? dialog.result : null;
+}
+
+/** A paragraph for a refusal that no single field explains (`role="alert"`, hidden while
+ * empty). */
+export function errorLine(): HTMLParagraphElement {
+  const node = document.createElement('p');
+  node.className = 'jp-bookstore-formError';
+  node.setAttribute('role', 'alert');
+  node.hidden = true;
+  return node;
+}
+
+/** Show `message` in an {@link errorLine} (null hides it). */
+export function setErrorLine(node: HTMLParagraphElement, message: string | null): void {
+  node.textContent = message ?? '';
+  node.hidden = !message;
+}
+
+/** A labelled `<textarea>`. */
+export function textAreaField(
+  label: string,
+  options: { name: string; value?: string; placeholder?: string; help?: string; rows?: number }
+): { row: HTMLDivElement; input: HTMLTextAreaElement } {
+  const input = document.createElement('textarea');
+  input.rows = options.rows ?? 3;
+  input.value = options.value ?? '';
+  input.placeholder = options.placeholder ?? '';
+  const { row } = labelled(label, input, options.name, options.help);
+  return { row, input };
 }
 
 /** A labelled `<input type="number">` (read its `.value`; `step` is "any" unless given,
