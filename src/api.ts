@@ -36,8 +36,21 @@ export type SchedulePatch = Schemas['SchedulePatch'];
 export type FireTime = Schemas['FireTime'];
 export type NotifyTargetRequest = Schemas['NotifyTargetRequest'];
 
+/** What a diff leaves out (`hide`) or keeps only (`only`); see `GET …/diff`. */
+export type DiffOptions = {
+  hide?: ('outputs' | 'metadata' | 'execution_count' | 'papermill')[];
+  only?: 'outputs';
+};
+
 /** Where a path lives: files of the workspace (archived saves) or published notebooks. */
 export type Area = 'workspace' | 'published';
+
+/** The body of `PATCH …/versions/{id}`. */
+export interface VersionAnnotation {
+  name?: string | null;
+  description?: string | null;
+  pinned?: boolean;
+}
 
 /** The query parameters of an operation, as the spec declares them. */
 type QueryOf<Op extends keyof operations> = operations[Op]['parameters'] extends {
@@ -117,16 +130,16 @@ export class BookstoreAPI {
     return this.request('PUT', `api/bookstore/publish/${encodePath(path)}`, { body });
   }
 
-  /** `GET /api/bookstore/publish/{path}`: the latest published version; null if unpublished. */
-  async published(path: string): Promise<ReplyOf<'describePublished'> | null> {
-    try {
-      return await this.request('GET', `api/bookstore/publish/${encodePath(path)}`);
-    } catch (error) {
-      if (error instanceof BookstoreError && error.status === 404) {
-        return null;
-      }
-      throw error;
-    }
+  /** `GET /api/bookstore/publish/{path}?optional=true`: the latest published version; null
+   * if unpublished (asked with `optional`, so "not published" is a 200, not a 404 the
+   * browser and the server would log as an error). */
+  async published(path: string): Promise<PublishedInfo | null> {
+    const reply = await this.request<PublishedInfo | { published: false; path: string }>(
+      'GET',
+      `api/bookstore/publish/${encodePath(path)}`,
+      { query: { optional: true } }
+    );
+    return 'published' in reply && reply.published === false ? null : (reply as PublishedInfo);
   }
 
   /** `DELETE /api/bookstore/publish/{path}`: unpublish (the published history stays). */
@@ -161,11 +174,26 @@ export class BookstoreAPI {
     return this.request('POST', route);
   }
 
+  /** `PATCH /api/bookstore/workspace/{path}/versions/{id}`: name, describe or pin a version
+   * (absent fields stay as they are; `""` or null clears a name or description). A pending
+   * save is annotated once the archiver stored it. */
+  async annotate(path: string, id: string, body: VersionAnnotation): Promise<VersionItem> {
+    const route = `api/bookstore/workspace/${encodePath(path)}/versions/${encodeURIComponent(id)}`;
+    return this.request('PATCH', route, { body });
+  }
+
   /** `GET /api/bookstore/{area}/{path}/diff`: nbdime's diff of two sides (an id, `latest`
-   * or `current`). */
-  async diff(area: Area, path: string, base: string, remote: string): Promise<ReplyOf<'diffWorkspaceVersions'>> {
+   * or `current`); `options` hides parts of it on the server (`hide`, `only`). */
+  async diff(
+    area: Area,
+    path: string,
+    base: string,
+    remote: string,
+    options: DiffOptions = {}
+  ): Promise<ReplyOf<'diffWorkspaceVersions'>> {
+    const hide = options.hide?.length ? [...options.hide].sort().join(',') : undefined;
     return this.request('GET', `api/bookstore/${area}/${encodePath(path)}/diff`, {
-      query: { base, remote }
+      query: { base, remote, hide, only: options.only }
     });
   }
 

@@ -8,6 +8,57 @@ export function relativeTime(iso: string): { text: string; exact: string } {
   return { text: Time.formatHuman(iso), exact: new Date(iso).toLocaleString() };
 }
 
+/** The attribute that marks an element showing a relative time: its value is the ISO time. */
+export const LIVE_TIME_ATTRIBUTE = 'data-bookstore-time';
+/** How often relative times are written again, in ms. */
+const LIVE_TIME_MS = 15_000;
+let liveTimer = 0;
+const liveCallbacks = new Set<() => void>();
+
+/** Call `callback` whenever relative times are written again (e.g. to rename a tab whose
+ * label holds one); the returned function stops it. */
+export function onLiveTimes(callback: () => void): () => void {
+  liveCallbacks.add(callback);
+  return () => liveCallbacks.delete(callback);
+}
+
+/** Write every relative time on the page again, all from one clock (so two elements
+ * showing one time never disagree). */
+export function updateLiveTimes(): void {
+  for (const node of document.querySelectorAll<HTMLElement>(`[${LIVE_TIME_ATTRIBUTE}]`)) {
+    const iso = node.getAttribute(LIVE_TIME_ATTRIBUTE);
+    if (iso) {
+      const text = relativeTime(iso).text;
+      if (node.textContent !== text) {
+        node.textContent = text;
+      }
+    }
+  }
+  for (const callback of liveCallbacks) {
+    callback();
+  }
+}
+
+/** Keep every relative time on the page current ("now" becomes "1 minute ago"): the
+ * elements carrying {@link LIVE_TIME_ATTRIBUTE} are rewritten every 15 s. Idempotent. */
+export function startLiveTimes(): void {
+  if (!liveTimer) {
+    liveTimer = window.setInterval(updateLiveTimes, LIVE_TIME_MS);
+  }
+}
+
+/** A `<span>` showing `iso` as a relative time that stays current, the exact time as its
+ * tooltip. */
+export function liveTimeElement(iso: string, className = 'jp-bookstore-time'): HTMLSpanElement {
+  const node = document.createElement('span');
+  node.className = className;
+  node.setAttribute(LIVE_TIME_ATTRIBUTE, iso);
+  const when = relativeTime(iso);
+  node.textContent = when.text;
+  node.title = when.exact;
+  return node;
+}
+
 /** 20817 -> "20.3 KB" (1024-based, like JupyterLab's file browser). */
 export function formatSize(bytes: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -40,4 +91,24 @@ export function formatDuration(seconds: number): string {
     return `${minutes} min ${Math.round(seconds % 60)} s`;
   }
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+/** A short relative time for a tab label: "now", "3 min ago", "2 h ago", "5 days ago"
+ * (beyond a week: the date). */
+export function shortRelativeTime(iso: string, now = Date.now()): string {
+  const seconds = Math.max(0, (now - Date.parse(iso)) / 1000);
+  if (seconds < 45) {
+    return 'now';
+  }
+  if (seconds < 3600) {
+    return `${Math.max(1, Math.round(seconds / 60))} min ago`;
+  }
+  if (seconds < 86400) {
+    return `${Math.round(seconds / 3600)} h ago`;
+  }
+  if (seconds < 7 * 86400) {
+    const days = Math.round(seconds / 86400);
+    return `${days} day${days === 1 ? '' : 's'} ago`;
+  }
+  return new Date(iso).toLocaleDateString();
 }

@@ -16,11 +16,13 @@ import {
 } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { IEditorServices } from '@jupyterlab/codeeditor';
+import { IEditorLanguageRegistry } from '@jupyterlab/codemirror';
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
+import { IStateDB } from '@jupyterlab/statedb';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { historyIcon, shareIcon } from '@jupyterlab/ui-components';
+import { historyIcon, shareIcon, tagIcon } from '@jupyterlab/ui-components';
 
 import { BookstoreActions } from './actions';
 import { type ArchiveStatus, BookstoreAPI, BookstoreError, type BookstoreInfo } from './api';
@@ -28,8 +30,9 @@ import { CatalogPanel } from './catalog';
 import { cloneFromStore } from './clone';
 import { bookstoreIcon, runsIcon } from './icons';
 import { HistoryPanel } from './history';
+import { startLiveTimes } from './format';
 import { notifyError } from './notify';
-import { publishNotebook } from './publish';
+import { PublishedPaths, publishNotebook } from './publish';
 import { RunActions } from './runactions';
 import { RunsPanel } from './runs';
 import { ArchiveStatusItem } from './status';
@@ -46,6 +49,7 @@ namespace CommandIDs {
   export const showCatalog = 'bookstore:show-catalog';
   export const run = 'bookstore:run';
   export const showRuns = 'bookstore:show-runs';
+  export const saveNamedVersion = 'bookstore:save-named-version';
 }
 
 /** How long to wait at most for a save to be archived before the history reloads, in ms. */
@@ -56,7 +60,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Publish, history with diffs, the published catalog, clone and archive status.',
   autoStart: true,
   requires: [INotebookTracker, IRenderMimeRegistry, IEditorServices, IDocumentManager],
-  optional: [ICommandPalette, IStatusBar, ILayoutRestorer],
+  optional: [ICommandPalette, IStatusBar, ILayoutRestorer, IStateDB, IEditorLanguageRegistry],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
@@ -65,7 +69,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     docManager: IDocumentManager,
     palette: ICommandPalette | null,
     statusBar: IStatusBar | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    state: IStateDB | null,
+    languages: IEditorLanguageRegistry | null
   ) => {
     const api = new BookstoreAPI(app.serviceManager.serverSettings);
     void api
@@ -74,10 +80,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         activateFeatures(app, api, info, {
           tracker,
           docManager,
-          services: { rendermime, editorServices },
+          services: { rendermime, editorServices, languages: languages ?? undefined },
           palette,
           statusBar,
-          restorer
+          restorer,
+          state
         })
       )
       .catch(error => {
@@ -98,6 +105,7 @@ interface IFeatureDeps {
   palette: ICommandPalette | null;
   statusBar: IStatusBar | null;
   restorer: ILayoutRestorer | null;
+  state: IStateDB | null;
 }
 
 /** Add what the server supports: commands, panels and the status item. */
@@ -116,6 +124,8 @@ function activateFeatures(
   ) as BookstoreInfo['features'];
   const actions = new BookstoreActions(app, api, docManager, deps.services);
   const currentNotebook = (): NotebookPanel | null => tracker.currentWidget;
+  const publishedPaths = new PublishedPaths(deps.state);
+  startLiveTimes();
 
   let catalog: CatalogPanel | null = null;
   let history: HistoryPanel | null = null;
@@ -134,7 +144,7 @@ function activateFeatures(
     execute: async () => {
       const panel = currentNotebook();
       if (panel) {
-        await publishNotebook(panel, api, app.serviceManager.contents, actions);
+        await publishNotebook(panel, api, app.serviceManager.contents, actions, publishedPaths);
       }
     }
   });
@@ -143,6 +153,22 @@ function activateFeatures(
     caption: 'Clone a stored notebook (any version) into your workspace',
     isEnabled: () => features.s3_clone_valid,
     execute: () => cloneFromStore(api, docManager, info.store.bucket)
+  });
+
+  // Save + name in one step: needs saves to become versions.
+  const namedVersions = features.history_valid && info.archive.enabled;
+  app.commands.addCommand(CommandIDs.saveNamedVersion, {
+    label: args => (args.toolbar ? '' : 'Save a named version…'),
+    caption: 'Save the notebook and name the version it becomes (named versions are never pruned)',
+    icon: args => (args.toolbar ? tagIcon : undefined),
+    isEnabled: () => namedVersions && currentNotebook() !== null,
+    isVisible: () => namedVersions,
+    execute: async () => {
+      const panel = currentNotebook();
+      if (panel) {
+        await actions.saveNamedVersion(panel);
+      }
+    }
   });
 
   // The History panel: the active notebook's saves (history_valid), and the published
@@ -260,7 +286,8 @@ function activateFeatures(
       CommandIDs.showHistory,
       CommandIDs.showCatalog,
       CommandIDs.run,
-      CommandIDs.showRuns
+      CommandIDs.showRuns,
+      CommandIDs.saveNamedVersion
     ]) {
       if (app.commands.hasCommand(command)) {
         palette.addItem({ command, category });

@@ -8,7 +8,7 @@ import type { Message } from '@lumino/messaging';
 import type { Widget } from '@lumino/widgets';
 import React, { useCallback, useEffect, useState } from 'react';
 
-import { formatSize, relativeTime } from './format';
+import { formatSize, LIVE_TIME_ATTRIBUTE, relativeTime } from './format';
 import { errorMessage, notifyError } from './notify';
 
 /** Give a sidebar panel its id, class, tab icon and an accessible name. */
@@ -193,10 +193,28 @@ export function TimeSize(props: { lastModified: string; id: string; size: number
   const when = relativeTime(props.lastModified);
   return (
     <>
-      <span className="jp-bookstore-time" title={`${when.exact}\n${props.id}`}>
+      <span
+        className="jp-bookstore-time"
+        title={`${when.exact}\n${props.id}`}
+        {...{ [LIVE_TIME_ATTRIBUTE]: props.lastModified }}
+      >
         {when.text}
       </span>
       <span className="jp-bookstore-size">{formatSize(props.size)}</span>
     </>
+  );
+}
+
+/** A relative time ("3 minutes ago") that stays current, the exact time on hover. */
+export function LiveTime(props: { iso: string; className?: string }): JSX.Element {
+  const when = relativeTime(props.iso);
+  return (
+    <span
+      className={props.className ?? 'jp-bookstore-time'}
+      title={when.exact}
+      {...{ [LIVE_TIME_ATTRIBUTE]: props.iso }}
+    >
+      {when.text}
+    </span>
   );
 }

@@ -68,16 +68,14 @@ export class RunActions implements IRunActions {
     if (!previous.output.version_id || !run.output.version_id) {
       return;
     }
-    const title =
-      `${baseName(run.source.path)}: run ${relativeTime(previous.created_at).text}` +
-      ` ↔ run ${relativeTime(run.created_at).text}`;
-    await this.views.openDiff(
-      'workspace',
-      run.output.path,
-      previous.output.version_id,
-      run.output.version_id,
-      title
-    );
+    // Run outputs differ in the metadata papermill writes (times, durations): hidden.
+    await this.views.openDiff('workspace', run.output.path, previous.output.version_id, run.output.version_id, {
+      names: {
+        [previous.output.version_id]: `run of ${runClock(previous.created_at)}`,
+        [run.output.version_id]: `run of ${runClock(run.created_at)}`
+      },
+      options: { hide: ['papermill'] }
+    });
   }
 
   async openLog(run: Run): Promise<void> {
@@ -404,4 +402,13 @@ class RunLogView extends Widget {
   private readonly _pre: HTMLPreElement;
   private readonly _poll: Poll;
   private _offset = 0;
+}
+
+/** "10:02" today, else "1 Dec, 10:02": when a run was made, for a tab label. */
+function runClock(iso: string): string {
+  const date = new Date(iso);
+  const time = date.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return date.toDateString() === new Date().toDateString()
+    ? time
+    : `${date.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}, ${time}`;
 }

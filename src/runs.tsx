@@ -8,10 +8,10 @@ import { Poll } from '@lumino/polling';
 import React from 'react';
 
 import type { BookstoreAPI, Run, RunState, ScheduleWithLastRun } from './api';
-import { baseName, formatDuration, relativeTime, shortId } from './format';
+import { baseName, formatDuration, LIVE_TIME_ATTRIBUTE, relativeTime, shortId } from './format';
 import { runsIcon } from './icons';
 import { errorMessage } from './notify';
-import { PanelHeader, ReloadingPanel, setUpPanel } from './panels';
+import { LiveTime, PanelHeader, ReloadingPanel, setUpPanel } from './panels';
 
 /** What the panel's buttons do (implemented in `runactions.ts`). */
 export interface IRunActions {
@@ -455,7 +455,11 @@ function RunRow(props: {
             {baseName(run.source.path)}
           </span>
         )}
-        <span className="jp-bookstore-time" title={`${when.exact}\nrun ${run.id}`}>
+        <span
+          className="jp-bookstore-time"
+          title={`${when.exact}\nrun ${run.id}`}
+          {...{ [LIVE_TIME_ATTRIBUTE]: runTime(run) }}
+        >
           {when.text}
         </span>
         {duration !== null && (
@@ -656,7 +660,7 @@ function ScheduleRow(props: {
         Last run:{' '}
         {last ? (
           <>
-            <StateBadge state={last.state} /> {relativeTime(runTime(last)).text}
+            <StateBadge state={last.state} /> <LiveTime iso={runTime(last)} />
           </>
         ) : (
           'none yet'

@@ -1,2 +1,3 @@
 import './base.css';
 import './rundialog.css';
+import './history.css';

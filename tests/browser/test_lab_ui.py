@@ -93,21 +93,19 @@ async def publish_from_toolbar(page: Page, fetch_json: Any) -> dict[str, Any]:
     button = page.locator('.jp-NotebookPanel-toolbar [data-command="bookstore:publish"]')
     dialog = page.locator(".jp-Dialog")
 
-    # A refused path: the server's message shows as a notification, nothing is published.
-    # Saved, so the dialog offers plain "Publish" (not "Publish last save").
+    # A refused path: the dialog stays open with the server's message under the field;
+    # nothing is published. Saved, so the dialog offers plain "Publish" (not "Publish last
+    # save").
     await expect_saved(page, NAME)
     await button.click()
     await dialog.get_by_label("Published path").fill("../escape.ipynb")
     await dialog.get_by_role("button", name="Publish", exact=True).click()
-    toast = page.locator(".jp-Notification-Toast-error", has_text="Publishing failed")
-    await expect(toast).to_contain_text("without '.', '..'", timeout=SLOW_MS)
-    await toast.get_by_role("button").last.click()
-    await expect(toast).to_have_count(0)
+    await expect(dialog.get_by_role("alert")).to_contain_text("without '.', '..'", timeout=SLOW_MS)
     status, catalog = await fetch_json("api/bookstore/published")
     assert status == 200, catalog
     assert catalog["items"] == [], catalog
 
-    await button.click()
+    await dialog.get_by_label("Published path").fill(NAME)
     await expect_text(dialog.locator(".jp-Dialog-header"), f"Publish {NAME}")
     await expect(dialog.get_by_label("Published path")).to_have_value(NAME)
     await expect(dialog.get_by_role("status").first).to_have_text("Not published yet.")
@@ -144,18 +142,28 @@ async def find_in_catalog(page: Page) -> Locator:
     return item
 
 
+def preview_of(page: Page) -> Locator:
+    """The History panel's preview tab of :data:`NAME` (the selected version's diff)."""
+    return page.locator(f'[id="bookstore-preview-workspace-{NAME}"]')
+
+
 async def open_read_only(page: Page, version: Locator) -> None:
-    """Open ``version`` (the oldest) read-only: its cells, not editable, in a new tab."""
+    """Open ``version`` (the oldest) read-only from its row's menu: its cells, not
+    editable, in a new tab."""
     from playwright.async_api import expect
 
-    await version.get_by_role("button", name=re.compile(r"^Open the version saved")).click()
+    await version.hover()
+    await version.locator(".jp-bookstore-rowMenu").click()
+    await page.get_by_role("menuitem", name="Open read-only").click()
     view = page.locator(".jp-bookstore-VersionView")
     await expect(view.locator(".jp-bookstore-banner")).to_contain_text(
         re.compile(rf"^Read-only: {re.escape(NAME)} as saved "), timeout=SLOW_MS
     )
-    editor = view.locator(".jp-Cell .cm-content").first
-    await expect(editor).to_have_text("total = 1", timeout=SLOW_MS)
-    await expect(editor).to_have_attribute("aria-readonly", "true")
+    # Static, highlighted code: nothing in the view can be edited.
+    await expect(view.locator(".jp-bookstore-code").first).to_have_text(
+        "total = 1", timeout=SLOW_MS
+    )
+    await expect(view.locator(".cm-editor, [contenteditable='true']")).to_have_count(0)
     await expect(view.locator(".jp-MarkdownCell")).to_contain_text("Every save is a version")
     await picture(page, "version-view.png")
     tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-current")
@@ -164,11 +172,12 @@ async def open_read_only(page: Page, version: Locator) -> None:
 
 
 async def diff_against_current(page: Page, version: Locator) -> None:
-    """Open nbdime's diff of ``version`` against the current notebook: one changed cell."""
+    """Select ``version``: the preview shows nbdime's diff of it against the current
+    notebook: one changed cell."""
     from playwright.async_api import expect
 
-    await version.get_by_role("button", name=re.compile(r"^Diff the version saved")).click()
-    diff = page.locator(".jp-bookstore-DiffView")
+    await version.click()
+    diff = preview_of(page)
     await expect(diff).to_be_visible(timeout=SLOW_MS)
     await expect_text(diff.locator(".jp-bookstore-diffSummary"), re.compile("^1 cell changed"))
     changed = diff.locator(".jp-Cell-diff.jp-Diff-twoway")
@@ -180,8 +189,9 @@ async def diff_against_current(page: Page, version: Locator) -> None:
 
 
 async def restore(page: Page, version: Locator) -> None:
-    """Restore ``version`` through its confirm dialog."""
-    await version.get_by_role("button", name=re.compile(r"^Restore the version saved")).click()
+    """Restore ``version`` (selected) from the preview's toolbar, through its confirm dialog."""
+    await version.click()
+    await preview_of(page).locator('[data-action="restore"]').click()
     confirm = page.locator(".jp-Dialog")
     await expect_text(confirm.locator(".jp-Dialog-header"), "Restore this version?")
     await confirm.get_by_role("button", name="Restore").click()

@@ -9,7 +9,6 @@ are there too (runs themselves are tested in JupyterLab, ``test_runs_ui.py``).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -107,7 +106,12 @@ async def test_publish_history_diff_restore_and_clone_in_notebook7(
     await expect(versions.first.locator(".jp-bookstore-badge")).to_have_text(
         ["latest", "published"]
     )
-    await versions.last.get_by_role("button", name=re.compile(r"^Diff the version saved")).click()
+    # One document per page: selecting a row does not open anything; a double click (or
+    # Enter) shows its diff against the current notebook.
+    await versions.last.click()
+    await expect(versions.last).to_have_attribute("aria-selected", "true")
+    await expect(page.locator(".jp-Dialog")).to_have_count(0)
+    await versions.last.dblclick()
     diff = page.locator(".jp-Dialog .jp-bookstore-DiffView")
     changed = diff.locator(".jp-Cell-diff.jp-Diff-twoway")
     await expect(changed).to_have_count(1, timeout=SLOW_MS)
@@ -115,8 +119,10 @@ async def test_publish_history_diff_restore_and_clone_in_notebook7(
     await expect(changed).to_contain_text("seen = 3")
     await page.locator(".jp-Dialog").get_by_role("button", name="Close").click()
 
-    # Restore the oldest.
-    await versions.last.get_by_role("button", name=re.compile(r"^Restore the version")).click()
+    # Restore the oldest, from its row's menu.
+    await versions.last.hover()
+    await versions.last.locator(".jp-bookstore-rowMenu").click()
+    await page.get_by_role("menuitem", name="Restore this version…").click()
     await page.locator(".jp-Dialog").get_by_role("button", name="Restore").click()
     await expect_text(first_cell_editor(page), "seen = 1")
     assert first_cell((jp_root_dir / NAME).read_bytes()) == "seen = 1"

@@ -8,9 +8,11 @@ What JupyterLab 4 does (read in its docmanager code, and checked here):
   notebook as written is the first version before any save;
 * every save (Ctrl+S) ends with ``POST .../checkpoints``, which bookstore answers once the
   save is archived, so that response means "this save is a version";
-* the "Choose a checkpoint" list shows the server's list *reversed* (JupyterLab expects the
-  oldest first and puts the newest on top); the confirm dialog then ``POST``\\ s
-  ``.../checkpoints/<id>`` and JupyterLab reloads the file from disk.
+* the "Choose a checkpoint" list shows the route's list *reversed* (JupyterLab expects the
+  oldest first and puts the newest on top; ``Context.restoreCheckpoint()`` without an id
+  takes the last entry), so bookstore answers that route oldest first while the list
+  is newest first in the server (nbdime takes the first); the confirm dialog then
+  ``POST``\\ s ``.../checkpoints/<id>`` and JupyterLab reloads the file from disk.
 
 ``BOOKSTORE_SCREENSHOTS=1`` also saves the open "Choose a checkpoint" dialog to
 ``docs/images/revert-to-checkpoint.png`` (for the README); the test never depends on it.
@@ -110,6 +112,7 @@ async def test_revert_notebook_to_the_oldest_of_three_checkpoints(
     jp_root_dir: Path,
     fetch_json: Any,
     backend: str,
+    jp_serverapp: Any,
 ) -> None:
     page, server = jupyter_page, jupyter_server_url
     await page.set_viewport_size(VIEWPORT)
@@ -145,9 +148,17 @@ async def test_revert_notebook_to_the_oldest_of_three_checkpoints(
     if os.environ.get(SCREENSHOTS_ENV) and backend == "local":
         await screenshot_choice(page, select)
 
-    # JupyterLab shows the server's list (oldest first) reversed; pick the oldest version.
+    # JupyterLab shows the route's list (oldest first) reversed: the newest on top, and the
+    # last entry, which Context.restoreCheckpoint() without an id restores, is the newest.
+    newest = max(listed, key=saved_at)
+    assert listed[-1] == newest
     shown = list(reversed(listed))
-    assert shown.index(oldest) == len(shown) - 1, "the dialog lists the newest first"
+    assert shown[0] == newest, "the dialog lists the newest first"
+    assert shown.index(oldest) == len(shown) - 1
+    # In the server (nbdime's "diff against checkpoint" takes the first), newest first.
+    in_server = await jp_serverapp.contents_manager.list_checkpoints(NAME)
+    assert [checkpoint["id"] for checkpoint in in_server] == [c["id"] for c in shown]
+    # Pick the oldest version.
     await select.select_option(index=shown.index(oldest))
     await dialog.get_by_role("button", name="OK").click()
     await expect_text(dialog.locator(".jp-Dialog-header"), re.compile("to checkpoint$"))
