@@ -859,7 +859,7 @@ const HIDDEN_TEXT: Record<HideWord, string> = {
 };
 
 /** Options in a canonical form (sorted, without duplicates; `hide=outputs` dropped with
- * `only=outputs`, which the server refuses together). */
+ * `only=outputs`, as the server does). */
 function normalOptions(options: DiffOptions | undefined): DiffOptions {
   const only = options?.only === 'outputs' ? 'outputs' : undefined;
   const hide = Array.from(new Set(options?.hide ?? []))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -224,4 +225,13 @@ def test_the_served_spec_holds(fuzz_server: JupyterServer, tmp_path: Path) -> No
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
     summary = output[output.find("=== SUMMARY") :]
-    assert "Tested: 34" in summary, summary
+    # Every operation schemathesis loaded was tested, and it loaded the spec's operations
+    # (but one: schemathesis 4 counts one operation fewer when it loads a spec from a URL
+    # than from the same document in a file).
+    methods = {"get", "put", "post", "patch", "delete"}
+    operations = sum(len(methods.intersection(item)) for item in spec["paths"].values())
+    selected = re.search(r"Selected: (\d+)/(\d+)", summary)
+    assert selected is not None, summary
+    loaded = int(selected.group(2))
+    assert loaded >= operations - 1, (loaded, operations)
+    assert f"Tested: {loaded}\n" in summary, summary

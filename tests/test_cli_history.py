@@ -63,9 +63,12 @@ def test_diff_hide_and_only(cli: CLI) -> None:
     # Against the file now (the default remote), too.
     assert cli("diff", "rep.ipynb", a, "--hide", "papermill", "--exit-code").code == 1
     cli("diff", "rep.ipynb", a, b, "--hide", "sources").failed(2, "'sources'", "papermill")
-    cli("diff", "rep.ipynb", a, b, "--only", "outputs", "--hide", "outputs").failed(
-        2, "use one of them"
-    )
+    # --only outputs wins over --hide outputs (what the options say)
+    both = cli(
+        "diff", "rep.ipynb", a, b, "--only", "outputs", "--hide", "outputs,metadata", "--json"
+    ).json()
+    assert both["options"] == {"hide": ["metadata"], "only": "outputs"}
+    assert both["summary"]["cells_changed"] == 3
     cli("diff", "rep.ipynb", a, b, "--only", "source").failed(2, "--only")
 
 

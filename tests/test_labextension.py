@@ -41,8 +41,15 @@ def test_the_installed_extension_has_its_menus_and_toolbar_button() -> None:
     file_menu = next(
         m for m in schema["jupyter.lab.menus"]["main"] if m["id"] == "jp-mainmenu-file"
     )
-    assert {"bookstore:publish", "bookstore:run", "bookstore:clone"} <= {
-        i.get("command") for i in file_menu["items"]
-    }
+    assert {
+        "bookstore:save-named-version",
+        "bookstore:publish",
+        "bookstore:run",
+        "bookstore:clone",
+    } <= {i.get("command") for i in file_menu["items"]}
     toolbar = schema["jupyter.lab.toolbars"]["Notebook"]
-    assert [item["command"] for item in toolbar] == ["bookstore:publish", "bookstore:run"]
+    assert [item["command"] for item in toolbar] == [
+        "bookstore:save-named-version",
+        "bookstore:publish",
+        "bookstore:run",
+    ]

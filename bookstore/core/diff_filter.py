@@ -9,7 +9,8 @@ entries from it, so nbdime's widgets and pretty-printer render the rest as they 
   metadata, the ``papermill`` and ``execution`` keys of the cells' metadata, and the
   random id of the cell it injects the parameters in);
 * ``only="outputs"`` keeps the changes of the cells' outputs (without their counts) and
-  drops everything else.
+  drops everything else; it wins over ``hide=outputs`` (the options then say
+  ``outputs`` is not hidden).
 
 Cells whose changes were all hidden become unchanged (their patch is dropped), and so
 does the cells' list when nothing in it is left; added and removed cells stay, with their
@@ -68,11 +69,9 @@ class DiffOptions:
         only = (only or "").strip() or None
         if only is not None and only not in ONLY_PARTS:
             raise InvalidRequest(f"'only' takes {' or '.join(ONLY_PARTS)}, not {only!r}.")
-        if only == "outputs" and "outputs" in parts:
-            raise InvalidRequest(
-                "'only=outputs' shows only the outputs' changes, which 'hide=outputs' "
-                "hides: use one of them."
-            )
+        if only == "outputs":
+            # what the outputs' changes are shown for: hiding them too would show nothing
+            parts.discard("outputs")
         return cls(frozenset(parts), only)
 
     @classmethod

@@ -102,7 +102,6 @@ async def test_hide_and_only(fetch_json: Any, bookstore_app: BookstoreApp) -> No
         ("hide=output", ["'output'", "execution_count, metadata, outputs, papermill"]),
         ("hide=outputs,cells", ["'cells'"]),
         ("only=source", ["'only' takes outputs"]),
-        ("only=outputs&hide=outputs", ["use one of them"]),
     ],
 )
 async def test_bad_options_are_400s(

@@ -91,13 +91,18 @@ def test_options_parse_and_describe_themselves() -> None:
     assert len(keys | {NO_OPTIONS.cache_key(), DiffOptions.parse("", "outputs").cache_key()}) == 6
 
 
+def test_only_outputs_wins_over_hiding_them() -> None:
+    options = DiffOptions.parse("outputs,metadata", "outputs")
+    assert options.to_dict() == {"hide": ["metadata"], "only": "outputs"}
+    assert options == DiffOptions.parse("metadata", "outputs")
+
+
 @pytest.mark.parametrize(
     ("hide", "only", "words"),
     [
         ("output", None, ["'output'", "execution_count, metadata, outputs, papermill"]),
         ("outputs,sources", None, ["'sources'"]),
         ("", "source", ["'only' takes outputs", "'source'"]),
-        ("outputs", "outputs", ["use one of them"]),
     ],
 )
 def test_options_refused_with_what_is_allowed(
