@@ -67,7 +67,8 @@ async def picture(page: Page, name: str, locator: Locator | None = None) -> None
         return
     IMAGES.mkdir(parents=True, exist_ok=True)
     target = locator if locator is not None else page
-    await target.screenshot(path=str(IMAGES / name))
+    # notifications of earlier steps would cover what is pictured
+    await target.screenshot(path=str(IMAGES / name), style=".Toastify { display: none; }")
 
 
 def sidebar_tab(page: Page, panel_id: str) -> Locator:
