@@ -174,7 +174,7 @@ def _add_history_options(versions: argparse.ArgumentParser, diff: argparse.Argum
     diff.add_argument(
         "--only",
         choices=ONLY_PARTS,
-        help="only the outputs' changes (not with --hide outputs)",
+        help="only the outputs' changes (wins over --hide outputs)",
     )
 
 

@@ -18,7 +18,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tornado import web
 
-from bookstore.errors import InvalidPath
+from bookstore.core.diff_filter import HIDE_PARTS, DiffOptions
+from bookstore.errors import InvalidPath, InvalidRequest
 from bookstore.keys import (
     MAX_KEY_BYTES,
     normalize_path,
@@ -94,6 +95,29 @@ def test_the_version_id_pattern_is_usable_version_id(text: str) -> None:
     assert bool(pattern("VersionRef").fullmatch(text)) == usable_version_id(text)
     optional = bool(pattern("OptionalVersionId").fullmatch(text))
     assert optional == (text == "" or usable_version_id(text))
+
+
+@settings(max_examples=2000, deadline=None, derandomize=True, database=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [*HIDE_PARTS, "output", "cells", ",", " ", "\t", "\n", "\x1f", "\u2028", "é"]
+        ),
+        max_size=8,
+    ).map("".join)
+)
+@example("outputs, metadata")
+@example(" ,papermill,")
+@example("outputsmetadata")
+def test_the_hide_pattern_is_what_diff_options_take(text: str) -> None:
+    """``hide`` matches its parameter's pattern exactly when :class:`DiffOptions` takes it."""
+    hide = SPEC["components"]["parameters"]["DiffHide"]["schema"]["pattern"]
+    try:
+        DiffOptions.parse(text, None)
+        taken = True
+    except InvalidRequest:
+        taken = False
+    assert bool(re.search(hide, text)) == taken, text
 
 
 def nbformat_as_components() -> dict[str, Any]:
