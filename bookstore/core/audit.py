@@ -101,9 +101,11 @@ class AuditLog:
         self.store = store
         self.prefix = prefix
 
-    async def record(self, event: AuditEvent) -> AuditEvent:
-        """Append ``event`` (stamped with the time and an id); returns it as stored."""
-        now = datetime.now(timezone.utc)
+    async def record(self, event: AuditEvent, at: datetime | None = None) -> AuditEvent:
+        """Append ``event`` stamped with an id and the time ``at`` which it happened (now
+        by default: a record written later, in the background, passes the action's
+        time, so the trail keeps the actions' order); returns it as stored."""
+        now = at or datetime.now(timezone.utc)
         millis = int(now.timestamp() * 1000)
         event_id = f"{_INVERT_MS - millis:013d}-{secrets.token_hex(6)}"
         stamped = AuditEvent(**{**asdict(event), "time": format_timestamp(now), "id": event_id})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .._version import __version__
@@ -220,15 +221,17 @@ class BookstoreServices:
         """Append ``event`` to the audit trail, when there is one, in the background: the
         action it records is done, so its reply does not wait for this put (a store
         failure is logged).  :meth:`flush_audit` waits for what is still being written;
-        the audit route and the server's shutdown do."""
-        task = asyncio.get_running_loop().create_task(self._record(event))
+        the audit route and the server's shutdown do.  The event's time is now, not when
+        the put happens."""
+        at = datetime.now(timezone.utc)
+        task = asyncio.get_running_loop().create_task(self._record(event, at))
         self._audit_writes.add(task)
         task.add_done_callback(self._audit_writes.discard)
 
-    async def _record(self, event: AuditEvent) -> None:
+    async def _record(self, event: AuditEvent, at: datetime) -> None:
         try:
             log = await self.areas.audit_log()
-            await log.record(event)
+            await log.record(event, at)
         except NotAllowed:
             return  # no audit trail configured
         except BookstoreError as exc:
