@@ -220,6 +220,7 @@ async def test_publish_history_diff_restore_and_clone_in_jupyterlab(
     jupyter_server_url: JupyterServer,
     jp_root_dir: Path,
     fetch_json: Any,
+    bookstore_app: Any,
 ) -> None:
     from playwright.async_api import expect
 
@@ -259,13 +260,16 @@ async def test_publish_history_diff_restore_and_clone_in_jupyterlab(
     await clone_from_catalog(page, item)
     assert first_cell((jp_root_dir / CLONE_TARGET).read_bytes()) == "total = 4"
 
-    # Every save above is archived, and the status bar says so.
-    status_item = page.locator(".jp-bookstore-ArchiveStatus")
-    await expect(status_item).to_have_text("Bookstore: all archived", timeout=SLOW_MS)
-    await picture(page, "jupyterlab-bookstore.png")
+    # Every save above is archived (the clone's put may still be on its way: wait for it),
+    # the archive route and the status bar say so.
+    for path in (NAME, CLONE_TARGET):
+        assert await bookstore_app.archiver.flush(path, SLOW_MS / 1000), path
     status, archive = await fetch_json("api/bookstore/archive")
     assert status == 200, archive
     assert (archive["state"], archive["pending"]) == ("ok", 0), archive
+    status_item = page.locator(".jp-bookstore-ArchiveStatus")
+    await expect(status_item).to_have_text("Bookstore: all archived", timeout=SLOW_MS)
+    await picture(page, "jupyterlab-bookstore.png")
 
     # The History panel now follows the clone; let its requests end before the server stops.
     await expect(history.locator("h2")).to_contain_text(CLONE_TARGET[:10])
